@@ -1,0 +1,16 @@
+"""opsflows: read the stack's settings once, build the components, export the outputs."""
+import pulumi
+
+from components.alerts import AlertTopic, AlertTopicArgs
+from components.settings import load, raw_config
+from components.snapshots import SnapshotManagement, SnapshotManagementArgs
+
+settings = load(raw_config(pulumi.Config("opsflows").get), pulumi.Config("aws").get("region"))
+
+alerts = AlertTopic("alerts", AlertTopicArgs(emails=settings.alert_emails))
+pulumi.export("alertTopicArn", alerts.arn)
+
+snapshots = SnapshotManagement("snapshots", SnapshotManagementArgs(
+    role=settings.role, settings=settings.snapshots, region=settings.home_region, dr_region=settings.dr_region,
+    alerts=alerts, log_retention_days=settings.log_retention_days))
+pulumi.export("snapshotStateMachineArn", snapshots.state_machine_arn)

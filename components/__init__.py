@@ -1,0 +1,1 @@
+"""opsflows components: one module per capability plus the shared building blocks."""

@@ -1,0 +1,54 @@
+"""Copy a managed snapshot to the DR region: encrypted, tags carried, once per source snapshot."""
+from __future__ import annotations
+
+import os
+
+from common.errors import InvalidInput
+from common.handler import lambda_handler
+from common.aws import paginate
+
+from .ec2 import describe, ec2
+from .model import MANAGED, REGION, SOURCE_REGION, SOURCE_SNAPSHOT, VOLUME, SnapshotRef, tags_of
+
+
+class CopyError(InvalidInput):
+    """The copy cannot be attempted (no DR region, DR region equals the source region)."""
+
+
+def existing_copy(source: SnapshotRef, dr_region: str) -> dict | None:
+    """A copy of `source` already in the DR region (made by an earlier run), if any."""
+    for found in paginate(ec2(dr_region), "describe_snapshots", "Snapshots", OwnerIds=["self"], Filters=[
+            {"Name": f"tag:{SOURCE_SNAPSHOT}", "Values": [source.id]},
+            {"Name": f"tag:{SOURCE_REGION}", "Values": [source.region]}]):
+        return found
+    return None
+
+
+def copy_to_dr(source: SnapshotRef, volume_id: str, dr_region: str, kms_key_id: str | None) -> dict:
+    if not dr_region or not REGION.match(dr_region):
+        raise CopyError(f"DR_REGION must be a region name, got {dr_region!r}")
+    if dr_region == source.region:
+        raise CopyError(f"the DR region must differ from the snapshot's region ({source.region})")
+    found = existing_copy(source, dr_region)
+    if found:
+        return {"copy": {"id": found["SnapshotId"], "region": dr_region}, "reused": True}
+
+    carried = {k: v for k, v in tags_of(describe(source)).items() if not k.startswith("aws:")}
+    carried.update({MANAGED: "true", VOLUME: volume_id, SOURCE_SNAPSHOT: source.id, SOURCE_REGION: source.region})
+    params = {"SourceRegion": source.region, "SourceSnapshotId": source.id, "Encrypted": True,
+              "Description": f"opsflows DR copy of {source.id} ({source.region}, volume {volume_id})"[:255],
+              "TagSpecifications": [{"ResourceType": "snapshot",
+                                     "Tags": [{"Key": k, "Value": v} for k, v in sorted(carried.items())]}]}
+    if kms_key_id:
+        params["KmsKeyId"] = kms_key_id
+    made = ec2(dr_region).copy_snapshot(**params)
+    return {"copy": {"id": made["SnapshotId"], "region": dr_region}, "reused": False}
+
+
+@lambda_handler
+def handler(event: dict, context: object) -> dict:
+    snapshot = event.get("snapshot") or {}
+    if not snapshot.get("id") or not snapshot.get("region"):
+        raise CopyError(f"input must carry snapshot.id and snapshot.region, got {snapshot!r}")
+    return copy_to_dr(SnapshotRef(snapshot["id"], snapshot["region"]), event.get("volumeId"),
+                      os.environ.get("DR_REGION", ""), os.environ.get("KMS_KEY_ID") or None)
