@@ -7,7 +7,7 @@ from common.errors import InvalidInput
 from common.handler import lambda_handler
 from common.aws import paginate
 
-from .ec2 import describe, ec2
+from .ec2 import SnapshotNotFound, describe, ec2
 from .model import MANAGED, REGION, SOURCE_REGION, SOURCE_SNAPSHOT, VOLUME, SnapshotRef, tags_of
 
 
@@ -33,7 +33,13 @@ def copy_to_dr(source: SnapshotRef, volume_id: str, dr_region: str, kms_key_id: 
     if found:
         return {"copy": {"id": found["SnapshotId"], "region": dr_region}, "reused": True}
 
-    carried = {k: v for k, v in tags_of(describe(source)).items() if not k.startswith("aws:")}
+    try:
+        described = describe(source)
+    except SnapshotNotFound:
+        # Deleted between its event and this step: by retention (a newer snapshot of the volume ran first) or
+        # by hand. A snapshot that no longer exists has nothing left to protect; say so instead of failing.
+        return {"copy": None, "reused": False, "skipped": f"{source.id} no longer exists in {source.region}"}
+    carried = {k: v for k, v in tags_of(described).items() if not k.startswith("aws:")}
     carried.update({MANAGED: "true", VOLUME: volume_id, SOURCE_SNAPSHOT: source.id, SOURCE_REGION: source.region})
     params = {"SourceRegion": source.region, "SourceSnapshotId": source.id, "Encrypted": True,
               "Description": f"opsflows DR copy of {source.id} ({source.region}, volume {volume_id})"[:255],

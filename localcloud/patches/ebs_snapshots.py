@@ -1,0 +1,66 @@
+"""EBS snapshots as AWS has them, for what snapshot management relies on:
+
+- Start times: AWS records milliseconds; moto serialises whole seconds, so snapshots made in the same second
+  tie and "newest" is ambiguous. The local cloud spaces start times at least one second apart.
+- CopySnapshot with Encrypted=true (and KmsKeyId) makes an encrypted copy; moto copies the source's flag.
+- AWS emits an "EBS Snapshot Notification" event when a snapshot is created or copied; moto emits none.
+  After each CreateSnapshot / CopySnapshot the event goes to the region's default bus (see ..events).
+"""
+from __future__ import annotations
+
+import datetime
+import threading
+
+from moto.ec2.models.elastic_block_store import Snapshot
+from moto.ec2.responses.elastic_block_store import ElasticBlockStore
+
+from .. import events
+
+_CLOCK = threading.Lock()
+_LAST: list[datetime.datetime] = []
+
+
+def apply() -> None:
+    original_init = Snapshot.__init__
+
+    def __init__(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        with _CLOCK:
+            if _LAST and self.start_time < _LAST[-1] + datetime.timedelta(seconds=1):
+                self.start_time = _LAST[-1] + datetime.timedelta(seconds=1)
+            _LAST[:] = [self.start_time]
+
+    Snapshot.__init__ = __init__
+
+    original_create = ElasticBlockStore.create_snapshot
+    original_copy = ElasticBlockStore.copy_snapshot
+
+    def create_snapshot(self):
+        result = original_create(self)
+        snapshot = self.ec2_backend.get_snapshot(_snapshot_id(result))
+        events.emit_ebs_snapshot(self.current_account, self.region, "createSnapshot", snapshot.id,
+                                 source=f"arn:aws:ec2::{self.region}:volume/{snapshot.volume.id}")
+        return result
+
+    def copy_snapshot(self):
+        result = original_copy(self)
+        snapshot = self.ec2_backend.get_snapshot(_snapshot_id(result))
+        if str(self._get_param("Encrypted", "false")).lower() == "true" or self._get_param("KmsKeyId"):
+            snapshot.encrypted = True
+            snapshot.kms_key_id = self._get_param("KmsKeyId") or "alias/aws/ebs"
+        source_region = self._get_param("SourceRegion")
+        events.emit_ebs_snapshot(self.current_account, self.region, "copySnapshot", snapshot.id,
+                                 source=f"arn:aws:ec2::{source_region}:snapshot/{self._get_param('SourceSnapshotId')}")
+        return result
+
+    ElasticBlockStore.create_snapshot = create_snapshot
+    ElasticBlockStore.copy_snapshot = copy_snapshot
+
+
+def _snapshot_id(result) -> str:
+    data = getattr(result, "result", result)
+    if isinstance(data, dict) and "SnapshotId" in data:
+        return data["SnapshotId"]
+    if hasattr(data, "id"):
+        return data.id
+    raise RuntimeError(f"cannot read the snapshot id from moto's response {result!r}")
