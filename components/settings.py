@@ -32,8 +32,8 @@ class SettingsError(ValueError):
 class _Reader:
     """Reads typed values out of one config object, recording every problem instead of stopping."""
 
-    def __init__(self, key: str, raw: Any, problems: list[str]):
-        self.key, self.problems = key, problems
+    def __init__(self, key: str, raw: Any, problems: list[str], separator: str = "."):
+        self.key, self.problems, self.separator = key, problems, separator
         if raw is None:
             raw = {}
         if not isinstance(raw, dict):
@@ -42,7 +42,7 @@ class _Reader:
         self.raw = raw
 
     def fail(self, name: str, value: Any, allowed: str) -> None:
-        where = f"{self.key}.{name}" if name else self.key
+        where = f"{self.key}{self.separator}{name}" if name else self.key
         self.problems.append(f"{where}: got {value!r}; must be {allowed}")
 
     def get(self, name: str, default: Any, check: Callable[[Any], bool], allowed: str) -> Any:
@@ -75,12 +75,12 @@ class _Reader:
             isinstance(s, str) and s and (pattern is None or pattern.match(s)) for s in v), allowed))
 
     def required(self, name: str, value: Any, why: str) -> None:
-        if value in (None, [], ""):
-            self.problems.append(f"{self.key}.{name}: missing; required {why}")
+        if not value:
+            self.problems.append(f"{self.key}{self.separator}{name}: missing; required {why}")
 
     def unknown(self, known: set[str]) -> None:
         for name in sorted(set(self.raw) - known):
-            self.problems.append(f"{self.key}.{name}: unknown key; known keys are " + ", ".join(sorted(known)))
+            self.problems.append(f"{self.key}{self.separator}{name}: unknown key; known keys are " + ", ".join(sorted(known)))
 
 
 def _is_int(v: Any) -> bool:
@@ -178,7 +178,7 @@ def raw_config(get: Callable[[str], str | None]) -> dict[str, Any]:
 def load(raw: dict[str, Any], home_region: str | None) -> Settings:
     """Validate the raw config (keys without the `opsflows:` prefix) into Settings, or raise SettingsError."""
     problems: list[str] = []
-    top = _Reader("opsflows", raw, problems)
+    top = _Reader("opsflows", raw, problems, separator=":")
 
     if not isinstance(home_region, str) or not REGION.match(home_region):
         problems.append(f"aws:region: got {home_region!r}; must be a region name such as us-west-2")

@@ -8,13 +8,12 @@ import os
 import time
 from typing import Any, Callable
 
-import boto3
 from moto import mock_aws
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
 from . import events, patches
 from .deploy import Deployment, deploy
-from .resources import ACCOUNT
+from .resources import ACCOUNT, client
 from .runtime import Runtime
 from .workload import InjectedError, Metrics, Workload
 
@@ -42,7 +41,13 @@ class LocalCloud:
         self._saved_env: dict[str, str | None] = {}
 
     # -- lifecycle -------------------------------------------------------------------------------------
+    _active: "LocalCloud | None" = None
+
     def __enter__(self) -> "LocalCloud":
+        if LocalCloud._active is not None:
+            raise RuntimeError("a LocalCloud is already running in this process: moto's state is global, "
+                               "so clouds cannot nest (close the other one first)")
+        LocalCloud._active = self
         for key, value in FAKE_CREDENTIALS.items():
             self._saved_env[key] = os.environ.get(key)
             os.environ[key] = value
@@ -64,6 +69,7 @@ class LocalCloud:
             self._workload.uninstall()
             self._runtime.uninstall()
             self._mock.stop()
+            LocalCloud._active = None
             for key, value in self._saved_env.items():
                 if value is None:
                     os.environ.pop(key, None)
@@ -78,7 +84,7 @@ class LocalCloud:
         return deployment
 
     def client(self, service: str, region: str = "us-west-2") -> Any:
-        return boto3.client(service, region_name=region)
+        return client(service, region)
 
     # -- running ---------------------------------------------------------------------------------------
     def start(self, state_machine_arn: str, execution_input: Any = None, name: str | None = None) -> str:
@@ -99,10 +105,15 @@ class LocalCloud:
     def clear_errors(self) -> None:
         self._workload.errors.clear()
 
+    def _regions(self) -> set[str]:
+        """Regions holding deployed state machines (listing every region of moto's backends is slow)."""
+        return {r.region for d in self.deployments.values()
+                for r in d.of_type("aws:sfn/stateMachine:StateMachine")}
+
     def _all_executions(self) -> list[Any]:
         found = []
-        for region, backend in list(stepfunctions_parser_backends[ACCOUNT].items()):
-            for machine in list(backend.state_machines):
+        for region in sorted(self._regions()):
+            for machine in list(stepfunctions_parser_backends[ACCOUNT][region].state_machines):
                 found.extend(machine.executions)
         return found
 

@@ -10,8 +10,11 @@ from __future__ import annotations
 import hashlib
 import importlib
 import pkgutil
+import threading
 from dataclasses import dataclass
 from typing import Any, Callable
+
+import boto3
 
 ACCOUNT = "123456789012"
 CREATORS: dict[str, Callable[["Created"], tuple[str, dict]]] = {}
@@ -36,6 +39,18 @@ class Created:
     def arn(self, service: str, resource: str, *, region: str | None = None, account: str | None = None) -> str:
         return f"arn:aws:{service}:{self.region if region is None else region}:" \
                f"{self.account if account is None else account}:{resource}"
+
+
+_CLIENTS: dict[tuple[str, str], Any] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def client(service: str, region: str = "us-east-1") -> Any:
+    """A boto3 client for creators (made once per service and region: making one costs ~50 ms)."""
+    with _CLIENTS_LOCK:
+        if (service, region) not in _CLIENTS:
+            _CLIENTS[(service, region)] = boto3.client(service, region_name=region)
+        return _CLIENTS[(service, region)]
 
 
 def creates(*types: str) -> Callable:

@@ -7,14 +7,13 @@ import json
 import zipfile
 from typing import Any
 
-import boto3
 import pulumi
 
-from . import Created, creates
+from . import Created, client, creates
 
 
 def _client(service: str, created: Created) -> Any:
-    return boto3.client(service, region_name=created.region)
+    return client(service, created.region)
 
 
 def _state(created: Created, **outputs: Any) -> dict:
@@ -42,32 +41,32 @@ def zip_archive(archive: Any) -> bytes:
 @creates("aws:iam/role:Role")
 def role(c: Created) -> tuple[str, dict]:
     name = c.physical_name()
-    made = boto3.client("iam", region_name="us-east-1").create_role(
+    made = client("iam").create_role(
         RoleName=name, AssumeRolePolicyDocument=_json(c.inputs["assumeRolePolicy"]),
         Description=c.inputs.get("description", ""), Path=c.inputs.get("path", "/"))["Role"]
     for arn in c.inputs.get("managedPolicyArns") or []:
-        boto3.client("iam", region_name="us-east-1").attach_role_policy(RoleName=name, PolicyArn=arn)
+        client("iam").attach_role_policy(RoleName=name, PolicyArn=arn)
     return name, _state(c, name=name, arn=made["Arn"], uniqueId=made["RoleId"])
 
 
 @creates("aws:iam/rolePolicy:RolePolicy")
 def role_policy(c: Created) -> tuple[str, dict]:
     name = c.physical_name()
-    boto3.client("iam", region_name="us-east-1").put_role_policy(
+    client("iam").put_role_policy(
         RoleName=c.inputs["role"], PolicyName=name, PolicyDocument=_json(c.inputs["policy"]))
     return f"{c.inputs['role']}:{name}", _state(c, name=name)
 
 
 @creates("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
 def role_policy_attachment(c: Created) -> tuple[str, dict]:
-    boto3.client("iam", region_name="us-east-1").attach_role_policy(RoleName=c.inputs["role"],
+    client("iam").attach_role_policy(RoleName=c.inputs["role"],
                                                                     PolicyArn=c.inputs["policyArn"])
     return f"{c.inputs['role']}-{c.physical_name()}", _state(c)
 
 
 @creates("aws:iam/policy:Policy")
 def managed_policy(c: Created) -> tuple[str, dict]:
-    made = boto3.client("iam", region_name="us-east-1").create_policy(
+    made = client("iam").create_policy(
         PolicyName=c.physical_name(128), PolicyDocument=_json(c.inputs["policy"]),
         Description=c.inputs.get("description", ""))["Policy"]
     return made["Arn"], _state(c, arn=made["Arn"], name=made["PolicyName"], policyId=made["PolicyId"])

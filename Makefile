@@ -1,0 +1,23 @@
+# The two commands: `make rehearse` (the workflows on the local cloud) and `make test`.
+# Both create the virtualenv .venv from the pinned requirements when it is missing or stale.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: rehearse test bench venv
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+rehearse: venv
+	$(PY) -m localcloud rehearse
+
+test: venv
+	$(PY) -m pytest -q
+
+bench: venv
+	for b in bench/*.py; do $(PY) $$b || exit 1; done
