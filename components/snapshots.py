@@ -96,7 +96,7 @@ class SnapshotManagement(pulumi.ComponentResource):
                 ], **common), inside)
             functions.append(copy)
             states["CopyToDR"] = invoke("CopyToDR", copy.arn, next="Done", result_path="$.copy", retry=[COPY_LIMIT],
-                                        parameters={"snapshot.$": "$.tagged.snapshot",
+                                        parameters={"snapshot.$": "$.tagged.snapshot", "tags.$": "$.tagged.tags",
                                                     "volumeId.$": "$.tagged.volumeId"})
 
         workflow = f"snapshots-{args.role}"

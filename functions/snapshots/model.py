@@ -8,6 +8,7 @@ from typing import Any
 from common.errors import InvalidInput
 
 MANAGED = "opsflows:managed"              # "true" on every snapshot opsflows manages (and may delete)
+PENDING = "pending"                       # MANAGED on a fresh DR copy until the DR workflow tags it
 VOLUME = "opsflows:volume"                # the original volume id; copies carry it, so DR groups by it
 SOURCE_SNAPSHOT = "opsflows:source-snapshot"
 SOURCE_REGION = "opsflows:source-region"

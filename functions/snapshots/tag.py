@@ -30,9 +30,14 @@ def tag_snapshot(event: dict, expected: str) -> dict:
             return {**result, "managed": False, "reason": "not a copy made by opsflows"}
         volume_id = tags[VOLUME]
 
-    ec2(snapshot.region).create_tags(Resources=[snapshot.id], Tags=[
-        {"Key": MANAGED, "Value": "true"}, {"Key": VOLUME, "Value": volume_id}])
-    return {**result, "managed": True, "volumeId": volume_id, "startTime": start_time(described).isoformat()}
+    wanted = {MANAGED: "true", VOLUME: volume_id}
+    if any(tags.get(k) != v for k, v in wanted.items()):       # a DR copy arrives tagged already
+        ec2(snapshot.region).create_tags(Resources=[snapshot.id], Tags=[{"Key": k, "Value": v}
+                                                                        for k, v in wanted.items()])
+    # The snapshot's own tags travel with the workflow, so the DR copy needs no second describe.
+    own = {k: v for k, v in tags.items() if not k.startswith(("aws:", "opsflows:"))}
+    return {**result, "managed": True, "volumeId": volume_id, "tags": own,
+            "startTime": start_time(described).isoformat()}
 
 
 @lambda_handler

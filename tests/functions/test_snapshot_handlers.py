@@ -179,7 +179,7 @@ def test_copy_carries_tags_and_is_made_once(ec2, monkeypatch):
     assert first["reused"] is False and second == {**first, "reused": True}
     (made,) = boto3.client("ec2", region_name=DR).describe_snapshots(OwnerIds=["self"])["Snapshots"]
     carried = {t["Key"]: t["Value"] for t in made["Tags"]}
-    assert carried == {"team": "storage", "opsflows:managed": "true", "opsflows:volume": vol,
+    assert carried == {"team": "storage", "opsflows:managed": "pending", "opsflows:volume": vol,
                        "opsflows:source-snapshot": snap, "opsflows:source-region": REGION}
     assert snap in made["Description"]
 

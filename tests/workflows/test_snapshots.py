@@ -143,3 +143,13 @@ def test_dry_run_deletes_nothing_and_reports_what_it_would(cloud):
     assert snapshots.of(volume) == sorted(made)
     last = cloud.executions()[-1]["output"]["retention"]
     assert last["deleted"] == [] and sorted(last["wouldDelete"]) == sorted(made[:2])
+
+
+def test_a_burst_of_snapshots_ends_consistent_without_failures(cloud, snapshots):
+    volume = snapshots.volume()
+    made = [snapshots.snapshot(volume, settle=False) for _ in range(RETAIN + 3)]   # all at once
+    cloud.run_until_idle()
+    assert snapshots.of(volume) == sorted(made[-RETAIN:])
+    copies = snapshots.copies_of(volume)
+    assert set(copies) <= set(made) and 0 < len(copies) <= DR_RETAIN
+    assert set(statuses(cloud)) == {"SUCCEEDED"} and cloud.alerts() == []
