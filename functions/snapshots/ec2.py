@@ -16,6 +16,9 @@ class SnapshotNotFound(OpsflowsError):
     """The snapshot named by the event does not exist (deleted, or another account's)."""
 
 
+PAGE = 1000      # DescribeSnapshots page size (the API's maximum when filtering)
+
+
 def ec2(region: str) -> Any:
     return client("ec2", region)
 
@@ -34,7 +37,7 @@ def describe(snapshot: SnapshotRef) -> dict:
 
 def managed_snapshots_of(volume_id: str, region: str) -> list[dict]:
     """Every snapshot this account owns in `region` that opsflows manages for `volume_id` (all pages)."""
-    return list(paginate(ec2(region), "describe_snapshots", "Snapshots", OwnerIds=["self"], Filters=[
+    return list(paginate(ec2(region), "describe_snapshots", "Snapshots", OwnerIds=["self"], MaxResults=PAGE, Filters=[
         {"Name": f"tag:{VOLUME}", "Values": [volume_id]},
         {"Name": f"tag:{MANAGED}", "Values": ["true"]},
     ]))

@@ -3,6 +3,8 @@
 - Start times: AWS records milliseconds; moto serialises whole seconds, so snapshots made in the same second
   tie and "newest" is ambiguous. The local cloud spaces start times at least one second apart.
 - CopySnapshot with Encrypted=true (and KmsKeyId) makes an encrypted copy; moto copies the source's flag.
+- DescribeSnapshots honours OwnerIds ("self" or account ids) and pages with MaxResults/NextToken; moto
+  ignores both (every snapshot, one page), so pagination would never be exercised.
 - AWS emits an "EBS Snapshot Notification" event when a snapshot is created or copied; moto emits none.
   After each CreateSnapshot / CopySnapshot the event goes to the region's default bus (see ..events).
 """
@@ -12,6 +14,7 @@ import datetime
 import threading
 
 from moto.ec2.models.elastic_block_store import Snapshot
+from moto.core.responses import ActionResult
 from moto.ec2.responses.elastic_block_store import ElasticBlockStore
 
 from .. import events
@@ -53,6 +56,22 @@ def apply() -> None:
                                  source=f"arn:aws:ec2::{source_region}:snapshot/{self._get_param('SourceSnapshotId')}")
         return result
 
+    def describe_snapshots(self):
+        snapshots = self.ec2_backend.describe_snapshots(snapshot_ids=self._get_param("SnapshotIds", []),
+                                                        filters=self._filters_from_querystring())
+        owners = self._get_param("OwnerIds", [])
+        if owners:
+            wanted = {self.current_account if o == "self" else o for o in owners}
+            snapshots = [s for s in snapshots if str(s.owner_id) in wanted]
+        snapshots = sorted(snapshots, key=lambda s: s.id)
+        limit, start = self._get_param("MaxResults"), int(self._get_param("NextToken") or 0)
+        if not limit:
+            return ActionResult({"Snapshots": snapshots})
+        page = snapshots[start:start + int(limit)]
+        more = start + int(limit) < len(snapshots)
+        return ActionResult({"Snapshots": page, **({"NextToken": str(start + int(limit))} if more else {})})
+
+    ElasticBlockStore.describe_snapshots = describe_snapshots
     ElasticBlockStore.create_snapshot = create_snapshot
     ElasticBlockStore.copy_snapshot = copy_snapshot
 

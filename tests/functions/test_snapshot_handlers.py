@@ -188,3 +188,12 @@ def test_copy_refuses_a_dr_region_equal_to_the_source(ec2, monkeypatch):
     monkeypatch.setenv("DR_REGION", REGION)
     with pytest.raises(copy.CopyError, match="must differ"):
         copy.handler({"snapshot": {"id": "snap-0123456789abcdef0", "region": REGION}, "volumeId": "vol-1"}, None)
+
+
+def test_retention_reads_every_page(ec2, monkeypatch):
+    from snapshots import ec2 as ec2_module
+    monkeypatch.setattr(ec2_module, "PAGE", 5)
+    vol = volume(ec2)
+    made = [managed_snapshot(ec2, vol) for _ in range(12)]
+    result = run_retain(monkeypatch, made[-1], vol, keep=3)
+    assert result["managed"] == 12 and sorted(result["deleted"]) == sorted(made[:9])
