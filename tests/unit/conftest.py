@@ -8,9 +8,10 @@ import pytest
 from localcloud import LocalCloud
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def stacks():
-    """Both stacks deployed once (read-only: tests must not change AWS state)."""
+    """Both stacks deployed once per test module (read-only: tests must not change AWS state). Module scope:
+    a LocalCloud cannot nest, so other modules remain free to use the function-scoped `cloud` fixture."""
     with LocalCloud() as cloud:
         yield {"primary": cloud.deploy("primary"), "dr": cloud.deploy("dr")}
 
