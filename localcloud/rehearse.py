@@ -39,7 +39,7 @@ def run(stacks: tuple[str, ...]) -> list[dict]:
         for stack in stacks:
             deployments[stack] = cloud.deploy(stack, overrides.get(stack))
         for s in scenarios:
-            if s.needs[0] not in deployments:
+            if s.needs[0] not in deployments or any(stack in deployments for stack in s.without):
                 continue
             before = {e["arn"] for e in cloud.executions()}
             cloud.metrics.reset()

@@ -47,15 +47,18 @@ class Scenario:
     play: Callable[[Play], None]
     config: dict[str, dict[str, Any]] = field(default_factory=dict)   # per-stack config overrides
     description: str = ""
+    without: tuple[str, ...] = ()           # played only when none of these stacks is deployed
 
 
 SCENARIOS: list[Scenario] = []
 
 
 def scenario(name: str, *, needs: tuple[str, ...] = ("primary",), config: dict | None = None,
-             description: str = "") -> Callable[[Callable[[Play], None]], Callable[[Play], None]]:
+             description: str = "", without: tuple[str, ...] = ()
+             ) -> Callable[[Callable[[Play], None]], Callable[[Play], None]]:
     def register(fn: Callable[[Play], None]) -> Callable[[Play], None]:
-        SCENARIOS.append(Scenario(name, needs, fn, config or {}, description or (fn.__doc__ or "").strip()))
+        SCENARIOS.append(Scenario(name, needs, fn, config or {}, description or (fn.__doc__ or "").strip(),
+                                  without))
         return fn
     return register
 
