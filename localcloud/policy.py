@@ -1,0 +1,138 @@
+"""The offline policy verdict: the policy pack's own policies over the resources the program registers.
+
+`python -m localcloud policy --stack primary|dr [--config FILE] [--set KEY=JSON ...]` deploys the stack into
+the local cloud, calls every policy of `policy/` the way `pulumi preview --policy-pack policy` does (resource
+policies per resource with its inputs, stack policies once with every resource's state), prints the
+violations like a preview and exits 1 when any mandatory policy is violated. It needs no credentials.
+
+`--config` takes the same JSON as `pulumi preview --policy-pack-config`: {"policy-name": {"key": value}} or
+{"policy-name": "advisory"|"mandatory"|"disabled"}.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Sequence
+
+from pulumi_policy import (EnforcementLevel, PolicyCustomTimeouts, PolicyProviderResource, PolicyResource,
+                           PolicyResourceOptions, ResourceValidationArgs, ResourceValidationPolicy,
+                           StackValidationArgs, StackValidationPolicy)
+
+from policy.opsflows_policies import POLICIES
+
+PACK = "opsflows"
+
+
+@dataclass(frozen=True)
+class Violation:
+    policy: str
+    level: str                 # "mandatory" or "advisory"
+    description: str
+    message: str
+    resource_type: str = ""
+    name: str = ""
+
+    def render(self) -> str:
+        where = f"  ({self.resource_type}: {self.name})" if self.resource_type else ""
+        return f"    - [{self.level}]  {self.policy}{where}\n      {self.description}\n      {self.message}"
+
+
+def urn(stack: str, resource: Any) -> str:
+    return getattr(resource, "urn", "") or f"urn:pulumi:{stack}::opsflows::{resource.type}::{resource.name}"
+
+
+def policy_config(stack_config: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Each policy's config: its schema defaults, then the stack's tags, then `overrides` (--policy-pack-config)."""
+    config: dict[str, Any] = {}
+    for policy in POLICIES:
+        schema = policy.config_schema.properties if policy.config_schema else {}
+        config[policy.name] = {k: v["default"] for k, v in schema.items() if "default" in v}
+    tags = stack_config.get("opsflows:tags")
+    config["required-tags"]["requiredTags"] = sorted(json.loads(tags) if isinstance(tags, str) else tags or {})
+    for name, value in (overrides or {}).items():
+        if name not in config:
+            raise KeyError(f"policy config names unknown policy {name!r}; policies: {', '.join(config)}")
+        config[name].update({"enforcementLevel": value} if isinstance(value, str) else value)
+    return config
+
+
+def _level(policy: Any, config: Mapping[str, Any]) -> EnforcementLevel:
+    if "enforcementLevel" in config:
+        return EnforcementLevel(config["enforcementLevel"])
+    return policy.enforcement_level or EnforcementLevel.MANDATORY
+
+
+def evaluate(resources: Sequence[Any], stack: str, stack_config: Mapping[str, Any],
+             overrides: Mapping[str, Any] | None = None) -> list[Violation]:
+    """Run every policy over `resources` (objects with .type, .name, .inputs, .outputs, .custom, optional .urn,
+    .id — the local cloud's registered resources)."""
+    config = policy_config(stack_config, overrides)
+    custom = [r for r in resources if getattr(r, "custom", True) and not r.type.startswith("pulumi:")]
+    default_tags = stack_config.get("aws:defaultTags")
+    provider = PolicyProviderResource("pulumi:providers:aws", {"defaultTags": default_tags} if default_tags else {},
+                                      f"urn:pulumi:{stack}::opsflows::pulumi:providers:aws::default", "default")
+    opts = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
+    found: list[Violation] = []
+    for policy in POLICIES:
+        settings = {k: v for k, v in config[policy.name].items() if k != "enforcementLevel"}
+        level = _level(policy, config[policy.name])
+        if level == EnforcementLevel.DISABLED:
+            continue
+        shown = "advisory" if level == EnforcementLevel.ADVISORY else "mandatory"
+        if isinstance(policy, ResourceValidationPolicy):
+            for r in custom:
+                def report(message: str, _urn: str | None = None, r=r) -> None:
+                    found.append(Violation(policy.name, shown, policy.description, message, r.type, r.name))
+                policy.validate(ResourceValidationArgs(r.type, r.inputs, urn(stack, r), r.name, opts, provider,
+                                                       settings), report)
+        elif isinstance(policy, StackValidationPolicy):
+            by_urn = {urn(stack, r): r for r in custom}
+            states = [PolicyResource(r.type, {"id": getattr(r, "id", None), **(r.outputs or r.inputs)},
+                                     u, r.name, opts, provider, None, [], {}) for u, r in by_urn.items()]
+
+            def report_stack(message: str, at: str | None = None) -> None:
+                r = by_urn.get(at or "")
+                found.append(Violation(policy.name, shown, policy.description, message,
+                                       r.type if r else "", r.name if r else ""))
+            policy.validate(StackValidationArgs(states, settings), report_stack)
+    return found
+
+
+def render(stack: str, violations: Iterable[Violation]) -> str:
+    violations = list(violations)
+    mandatory = sum(v.level == "mandatory" for v in violations)
+    mark = "❌" if mandatory else ("⚠️" if violations else "✅")
+    lines = [f"Policies (stack {stack}):", f"    {mark} {PACK}@v(local)"]
+    lines += [v.render() for v in violations]
+    lines.append(f"{mandatory} mandatory, {len(violations) - mandatory} advisory violation(s)")
+    return "\n".join(lines)
+
+
+def deploy(stack: str, overrides: Mapping[str, Any] | None = None) -> Any:
+    from . import LocalCloud
+    with LocalCloud() as cloud:
+        return cloud.deploy(stack, config=dict(overrides or {}))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m localcloud policy", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stack", required=True, choices=["primary", "dr"])
+    parser.add_argument("--config", help="policy pack config JSON (as for --policy-pack-config)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
+                        help="stack config override, e.g. 'opsflows:genomics={\"enabled\": true, ...}'")
+    args = parser.parse_args(argv)
+    overrides = {}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        overrides[key] = json.loads(value)
+    pack_config = json.loads(open(args.config).read()) if args.config else None
+    dep = deploy(args.stack, overrides)
+    violations = evaluate(dep.resources, args.stack, dep.config, pack_config)
+    print(render(args.stack, violations))
+    return 1 if any(v.level == "mandatory" for v in violations) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
