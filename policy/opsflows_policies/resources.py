@@ -74,7 +74,8 @@ def validate_batch_vcpus(args: ResourceValidationArgs, report: ReportViolation) 
         return
     vcpus = resources.get("maxVcpus")
     if vcpus is None or vcpus > cap:
-        report(f"compute environment maxVcpus is {vcpus}; the cap is {cap} (policy config maxVcpus)")
+        shown = "unset" if vcpus is None else f"{vcpus:g}"     # the wire format carries numbers as floats
+        report(f"compute environment maxVcpus is {shown}; the cap is {cap} (policy config maxVcpus)")
 
 
 def _policy(name: str, description: str, validate, config_schema: PolicyConfigSchema | None = None):

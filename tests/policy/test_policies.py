@@ -182,7 +182,7 @@ def compute_environment(max_vcpus: float) -> SimpleNamespace:
 def test_batch_compute_environments_are_capped():
     assert violations("batch-max-vcpus", compute_environment(256.0)) == []
     [message] = violations("batch-max-vcpus", compute_environment(512.0))
-    assert "512" in message and "256" in message
+    assert "maxVcpus is 512;" in message and "cap is 256" in message
     assert violations("batch-max-vcpus", compute_environment(512.0),
                       pack_config={"batch-max-vcpus": {"maxVcpus": 1024}}) == []
 
@@ -223,3 +223,23 @@ def test_provider_default_tags_count():
     config = {"opsflows:tags": {"team": "sre"}, "aws:defaultTags": {"tags": {"team": "sre"}}}
     assert violations("required-tags", resource("aws:sns/topic:Topic", kmsMasterKeyId="k"),
                       stack_config=config) == []
+
+
+def test_a_block_linked_by_dependency_covers_a_bucket_whose_name_is_unknown_at_preview():
+    from pulumi_policy import PolicyCustomTimeouts, PolicyResource, PolicyResourceOptions, StackValidationArgs
+    from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
+
+    from policy.opsflows_policies.s3 import buckets_block_public_access
+    opts = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
+    bucket = PolicyResource("aws:s3/bucket:Bucket", unknown_checking_proxy({"bucket": UNKNOWN_STRING_VALUE}),
+                            "urn:b", "results", opts, None, None, [], {})
+    settings = {s: True for s in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")}
+    block = PolicyResource("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+                           unknown_checking_proxy({"bucket": UNKNOWN_STRING_VALUE, **settings}), "urn:p", "block",
+                           opts, None, None, [bucket], {"bucket": [bucket]})
+    reported = []
+    buckets_block_public_access.validate(StackValidationArgs([bucket, block]), lambda m, u=None: reported.append(m))
+    assert reported == []
+    block.property_dependencies = {}
+    buckets_block_public_access.validate(StackValidationArgs([bucket, block]), lambda m, u=None: reported.append(m))
+    assert len(reported) == 1
