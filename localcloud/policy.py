@@ -1,7 +1,7 @@
 """The offline policy verdict: the policy pack's own policies over the resources the program registers.
 
-`python -m localcloud policy --stack primary|dr|primary+genomics [--config FILE] [--set KEY=JSON ...]` deploys the stack into
-the local cloud, calls every policy of `policy/` the way `pulumi preview --policy-pack policy` does (resource
+`python -m localcloud policy --stack primary|dr|primary+genomics [--config FILE] [--set KEY=JSON ...]`
+deploys the stack into the local cloud, calls every policy of `policy/` the way `pulumi preview --policy-pack policy` does (resource
 policies per resource with its inputs, stack policies once with every resource's state), prints the
 violations like a preview and exits 1 when any mandatory policy is violated. It needs no credentials.
 
@@ -14,10 +14,11 @@ import argparse
 import functools
 import json
 import sys
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+import yaml
 from pulumi_policy import (EnforcementLevel, PolicyCustomTimeouts, PolicyProviderResource, PolicyResource,
                            PolicyResourceOptions, ResourceValidationArgs, ResourceValidationPolicy,
                            StackValidationArgs, StackValidationPolicy)
@@ -25,9 +26,9 @@ from pulumi_policy import (EnforcementLevel, PolicyCustomTimeouts, PolicyProvide
 from policy.opsflows_policies import POLICIES
 
 PACK = "opsflows"
-PACK_VERSION = next((line.split(":", 1)[1].strip() for line in
-                     (Path(__file__).resolve().parent.parent / "policy" / "PulumiPolicy.yaml").read_text().splitlines()
-                     if line.startswith("version:")), "0.0.0")
+PACK_VERSION = yaml.safe_load((Path(__file__).resolve().parent.parent / "policy" / "PulumiPolicy.yaml")
+                              .read_text())["version"]
+
 
 def genomics_on() -> dict[str, Any]:
     """Stack config enabling genomics on a network made in the running local cloud (moto's Batch checks that
