@@ -160,7 +160,7 @@ def _show(value: Any) -> str:
     return "required" if value is REQUIRED else "unset" if value is None else f"`{json.dumps(value)}`"
 
 
-def config_table(capability: Capability) -> list[str]:
+def config_table(capability: Capability, mine: list[Machine]) -> list[str]:
     keys = _known_keys(capability.section)
     attr = SECTION_ATTRS[capability.section]
     cls = type(getattr(_stack_settings("primary"), attr))
@@ -168,7 +168,8 @@ def config_table(capability: Capability) -> list[str]:
                 if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
     defaults = _values(capability.section, cls(**required), keys)
     per_stack = {s: _values(capability.section, getattr(_stack_settings(s), attr), keys) for s in STACKS}
-    rows = ["| key | default | primary | dr |", "|---|---|---|---|"]
+    heads = [s if any(m.stack == s for m in mine) else f"{s} (not deployed there)" for s in STACKS]
+    rows = [f"| key | default | {' | '.join(heads)} |", "|---|---|---|---|"]
     for key, default in defaults.items():
         rows.append(f"| `opsflows:{capability.section}.{key}` | {_show(default)} | "
                     f"{_show(per_stack['primary'][key])} | {_show(per_stack['dr'][key])} |")
@@ -217,7 +218,7 @@ def capability_page(capability: Capability, found: list[Machine]) -> str:
             lines += [f"`{m.name}` ({m.stack}):", "", table, ""]
     lines += [f"## Configuration: `opsflows:{capability.section}`", "",
               "Set in `Pulumi.<stack>.yaml`; validated before anything is registered (see components/settings.py).",
-              "", *config_table(capability), "", "## Outputs", "",
+              "", *config_table(capability, mine), "", "## Outputs", "",
               "| output | stacks | value |", "|---|---|---|"]
     stacks = [s for s in STACKS if capability.output in deployed(s).outputs]
     lines.append(f"| `{capability.output}` | {', '.join(stacks) or 'when enabled'} | the state machine ARN |")

@@ -68,7 +68,11 @@ class Flowchart:
                 self.lines.append("    direction TB")
                 branches = state.get("Branches") or [state.get("ItemProcessor") or state.get("Iterator")]
                 for i, branch in enumerate(branches):
+                    if len(branches) > 1:        # each Parallel branch in its own box
+                        self.lines += [f'    subgraph {sid}b{i} ["branch {i + 1}"]', "    direction TB"]
                     self.machine(branch, scope=f"{scope}/{name}/{i}")
+                    if len(branches) > 1:
+                        self.lines.append("    end")
                 self.lines.append("    end")
             else:
                 label = name if kind != "Task" else f"{name}<br/>{task_label(state['Resource'], self.describe)}"

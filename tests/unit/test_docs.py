@@ -23,7 +23,7 @@ def test_every_state_machine_is_drawn_with_all_its_states():
         chart = flowchart(m.definition, docs._describer(m.variant))
         assert chart in page
         for state in m.definition["States"]:
-            assert re.search(rf'"{re.escape(state)}(<br/>[^"]*)?"', chart), state
+            assert re.search(rf'"{re.escape(state)}( \((Map|Parallel)\))?(<br/>[^"]*)?"', chart), state
 
 
 def test_flowchart_draws_choices_catches_and_parallel_branches():
@@ -42,3 +42,4 @@ def test_flowchart_draws_choices_catches_and_parallel_branches():
     assert '{"Ready?"}' in chart and '-->|"$.ok = true"|' in chart and '-->|"default"|' in chart
     assert '-.->|"InvalidInput"|' in chart
     assert 'subgraph' in chart and '"Align<br/>batch:submitJob.sync"' in chart and '>"QC"]' in chart
+    assert 'subgraph s2b0 ["branch 1"]' in chart and 'subgraph s2b1 ["branch 2"]' in chart
