@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: rehearse test bench venv
+.PHONY: rehearse test bench venv policy docs
 
 venv: $(VENV)/.installed
 
@@ -21,3 +21,11 @@ test: venv
 
 bench: venv
 	for b in bench/*.py; do $(PY) $$b || exit 1; done
+
+# The offline policy verdict over every stack variant (no credentials); fails on a mandatory violation.
+policy: venv
+	for stack in primary dr primary+genomics; do $(PY) -m localcloud policy --stack $$stack || exit 1; done
+
+# Regenerate docs/ from what the program renders (tests/unit/test_docs.py fails when they differ).
+docs: venv
+	$(PY) -m localcloud.docs

