@@ -1,6 +1,7 @@
 """Credential-response handlers against moto: disable, quarantine, revoke, activity (CloudTrail), report."""
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from datetime import datetime, timedelta, timezone
@@ -25,12 +26,17 @@ ACCOUNT = "123456789012"
 NOW = datetime.now(timezone.utc)
 
 
+@functools.lru_cache(maxsize=1)
+def quarantine_policy_data() -> dict:
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+    return json.loads(aws_managed_policies_data)[quarantine.QUARANTINE_POLICY_ARN.rsplit("/", 1)[1]]
+
+
 def add_quarantine_policy() -> None:
     """moto loads AWS managed policies only on request (and all ~1,300 of them): add just the one we attach."""
-    from moto.iam.aws_managed_policies import aws_managed_policies_data
     from moto.iam.models import AWSManagedPolicy, iam_backends
     name = quarantine.QUARANTINE_POLICY_ARN.rsplit("/", 1)[1]
-    policy = AWSManagedPolicy.from_data(name, ACCOUNT, "aws", json.loads(aws_managed_policies_data)[name])
+    policy = AWSManagedPolicy.from_data(name, ACCOUNT, "aws", quarantine_policy_data())
     iam_backends[ACCOUNT]["aws"].managed_policies[policy.arn] = policy
 
 
