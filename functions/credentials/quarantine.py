@@ -21,13 +21,14 @@ def quarantine_user(key_id: str, user: str | None) -> dict:
     try:
         attached = {p["PolicyArn"] for p in paginate(iam(), "list_attached_user_policies", "AttachedPolicies",
                                                       UserName=user)}
-        if QUARANTINE_POLICY_ARN in attached:
-            return {**result, "status": "already-attached", "changed": False}
-        iam().attach_user_policy(UserName=user, PolicyArn=QUARANTINE_POLICY_ARN)
     except ClientError as exc:
         if is_gone(exc):
             return {**result, "status": "not-found", "changed": False, "detail": f"user {user} no longer exists"}
         raise
+    if QUARANTINE_POLICY_ARN in attached:
+        return {**result, "status": "already-attached", "changed": False}
+    # NoSuchEntity here (user deleted this instant, or the policy unknown) is an error worth alerting on.
+    iam().attach_user_policy(UserName=user, PolicyArn=QUARANTINE_POLICY_ARN)
     return {**result, "status": "attached", "changed": True}
 
 

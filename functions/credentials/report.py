@@ -122,27 +122,25 @@ def key_report(item: dict, config: dict) -> dict:
 
 
 def subject_for(outcome: str, keys: list[dict], action: str) -> str:
+    """What happened first, then the key and its user: a long user name is what gets cut at 100 characters."""
     def who(k: dict) -> str:
         return f"{k['accessKeyId']} ({k['user']})" if k["user"] else k["accessKeyId"]
     verb = {"deactivate": "deactivated", "delete": "deleted"}[action]
     if outcome == "failed":
         undisabled = [k for k in keys if k["keyStatus"] is None]
-        text = (f"key {who(undisabled[0])} NOT disabled - act now" if len(undisabled) == 1 else
-                f"{len(undisabled)} keys NOT disabled - act now" if undisabled else
-                "response incomplete - act now" if keys else "no access key in the event - act now")
-        prefix = "opsflows SECURITY FAILED: "
+        text = (f"FAILED: key NOT disabled - act now: {who(undisabled[0])}" if len(undisabled) == 1 else
+                f"FAILED: {len(undisabled)} keys NOT disabled - act now" if undisabled else
+                "FAILED: response incomplete - act now" if keys else "FAILED: no access key in the event - act now")
     elif len(keys) == 1:
         k = keys[0]
-        text = {"deactivated": f"exposed key {who(k)} deactivated", "deleted": f"exposed key {who(k)} deleted",
-                "already-inactive": f"exposed key {who(k)} already inactive",
-                "not-found": f"exposed key {k['accessKeyId']} not found"}.get(k["keyStatus"], f"key {who(k)}")
-        prefix = "opsflows SECURITY: "
-        if outcome == "unchanged":
-            text += " - nothing changed"
+        text = {"deactivated": f"exposed key deactivated: {who(k)}", "deleted": f"exposed key deleted: {who(k)}",
+                "already-inactive": f"exposed key already inactive, nothing changed: {who(k)}",
+                "not-found": f"exposed key not found: {k['accessKeyId']}"}.get(k["keyStatus"], f"key {who(k)}")
     else:
-        text = f"{len(keys)} exposed keys {verb} or already disabled" + (" - nothing changed" if outcome == "unchanged" else "")
-        prefix = "opsflows SECURITY: "
-    subject = "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in prefix + text)
+        text = (f"{len(keys)} exposed keys already disabled, nothing changed" if outcome == "unchanged" else
+                f"{len(keys)} exposed keys {verb} or already disabled")
+    subject = "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in
+                      f"opsflows SECURITY{' ' if outcome == 'failed' else ': '}{text}")
     return subject[:SUBJECT_LIMIT]
 
 

@@ -1,53 +1,31 @@
 """Credential-response handlers against moto: disable, quarantine, revoke, activity (CloudTrail), report."""
 from __future__ import annotations
 
-import functools
 import json
-import sys
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-ROOT = Path(__file__).resolve().parents[2]
-for path in (ROOT, ROOT / "functions"):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
-
-from common import aws as common_aws  # noqa: E402
-from credentials import activity, disable, quarantine, report, revoke  # noqa: E402
-from localcloud.patches import cloudtrail  # noqa: E402
+from common import aws as common_aws
+from credentials import activity, disable, quarantine, report, revoke
+from localcloud import patches
+from localcloud.patches import cloudtrail
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 NOW = datetime.now(timezone.utc)
 
 
-@functools.lru_cache(maxsize=1)
-def quarantine_policy_data() -> dict:
-    from moto.iam.aws_managed_policies import aws_managed_policies_data
-    return json.loads(aws_managed_policies_data)[quarantine.QUARANTINE_POLICY_ARN.rsplit("/", 1)[1]]
-
-
-def add_quarantine_policy() -> None:
-    """moto loads AWS managed policies only on request (and all ~1,300 of them): add just the one we attach."""
-    from moto.iam.models import AWSManagedPolicy, iam_backends
-    name = quarantine.QUARANTINE_POLICY_ARN.rsplit("/", 1)[1]
-    policy = AWSManagedPolicy.from_data(name, ACCOUNT, "aws", quarantine_policy_data())
-    iam_backends[ACCOUNT]["aws"].managed_policies[policy.arn] = policy
-
-
 @pytest.fixture
 def iam(monkeypatch):
     monkeypatch.setenv("AWS_REGION", REGION)
     monkeypatch.setattr(activity, "BACKOFF_BASE_SECONDS", 0.0)
-    cloudtrail.apply()
+    patches.apply_all()          # CloudTrail LookupEvents, AWS's quarantine policy, ...
     common_aws._client.cache_clear()
     with mock_aws():
-        add_quarantine_policy()
         yield boto3.client("iam", region_name=REGION)
     common_aws._client.cache_clear()
 
@@ -264,7 +242,7 @@ def test_report_of_a_contained_key_names_who_what_and_activity(iam, monkeypatch)
             "activity": activity.handler({"accessKeyId": KEY}, None)}
     out = report.compose(state(item), "arn:exec", CONFIG)
 
-    assert out["subject"] == f"opsflows SECURITY: exposed key {KEY} (alice) deactivated"
+    assert out["subject"] == f"opsflows SECURITY: exposed key deactivated: {KEY} (alice)"
     assert (out["outcome"], out["failed"]) == ("contained", False)
     text = out["message"]
     assert "DEACTIVATED (was Active)" in text and "AWSCompromisedKeyQuarantineV3 attached to alice" in text
@@ -278,7 +256,7 @@ def test_report_of_a_failed_disable_says_act_now_and_fails(iam):
             "activity": {"Error": "ThrottlingException", "Cause": "rate exceeded"}}
     out = report.compose(state(item), "arn:exec", CONFIG)
 
-    assert out["failed"] and out["subject"] == f"opsflows SECURITY FAILED: key {KEY} (alice) NOT disabled - act now"
+    assert out["failed"] and out["subject"] == f"opsflows SECURITY FAILED: key NOT disabled - act now: {KEY} (alice)"
     assert "key NOT disabled - act now (AccessDenied: AccessDenied: not authorized)" in out["message"]
     assert f"--access-key-id {KEY} --status Inactive" in out["message"]
     assert "activity NOT summarised (ThrottlingException: rate exceeded)" in out["message"]
@@ -290,7 +268,7 @@ def test_report_of_a_repeat_delivery_says_nothing_changed():
             "quarantine": {"user": "alice", "status": "already-attached", "changed": False},
             "activity": {"Error": "x", "Cause": "y"}}
     out = report.compose(state({**item, "activity": {"skipped": "n/a"}}), "arn:exec", CONFIG)
-    assert out["outcome"] == "unchanged" and out["subject"].endswith("already inactive - nothing changed")
+    assert out["outcome"] == "unchanged" and out["subject"] == f"opsflows SECURITY: exposed key already inactive, nothing changed: {KEY} (alice)"
     assert all(32 <= ord(c) < 127 for c in out["subject"]) and len(out["subject"]) <= 100
 
 

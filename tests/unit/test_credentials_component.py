@@ -3,21 +3,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from dataclasses import replace
-from pathlib import Path
 
 import pulumi
 import pytest
 from statelint.linter import Linter
 
-ROOT = Path(__file__).resolve().parents[2]
-for path in (ROOT, ROOT / "functions"):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
-
-from components import credentials as component  # noqa: E402
-from components.settings import CredentialResponseSettings, SettingsError, load  # noqa: E402
+from components import credentials as component
+from components.settings import CredentialResponseSettings, SettingsError, load
 
 ACCOUNT = "123456789012"
 HOME = "us-west-2"          # the stack's region; the component must not be there
