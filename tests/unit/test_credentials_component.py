@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import runpy
 from dataclasses import replace
 
 import pulumi
@@ -10,6 +11,7 @@ import pytest
 from statelint.linter import Linter
 
 from components import credentials as component
+from localcloud.deploy import PROJECT_ROOT
 from components.settings import CredentialResponseSettings, SettingsError, load
 
 ACCOUNT = "123456789012"
@@ -211,6 +213,34 @@ def test_every_failure_ends_failed_after_exactly_one_alert(default):
 def test_activity_settings_reach_the_function(default):
     env = default.one("aws:lambda/function:Function", "credentials-activity-fn")["environment"]["variables"]
     assert (env["ACTIVITY_REGIONS"], env["LOOKBACK_HOURS"], env["MAX_EVENTS"]) == ("us-east-1", "24", "1000")
+
+
+def program_resources(credential_response: dict, role: str = "primary") -> list[str]:
+    """The logical names __main__.py registers for a stack with this credentialResponse config."""
+    recorder = Recorder()
+    config = {"aws:region": HOME, "opsflows:role": role, "opsflows:snapshots": json.dumps({"retain": 3}),
+              "opsflows:credentialResponse": json.dumps(credential_response)}
+    if role == "primary":
+        config["opsflows:drRegion"] = "us-east-2"
+    pulumi.runtime.set_all_config(config)
+    pulumi.runtime.set_mocks(recorder, project="opsflows", stack=role, preview=False)
+    try:
+        pulumi.runtime.test(lambda: runpy.run_path(str(PROJECT_ROOT / "__main__.py"), run_name="__main__") and None)()
+    finally:
+        pulumi.runtime.set_all_config({})
+    return [name for _, name, _ in recorder.resources]
+
+
+def test_the_primary_stack_deploys_it_unless_disabled_and_the_dr_stack_never():
+    assert "credentials-flow-sm" in program_resources({})                     # enabled by default
+    assert not [n for n in program_resources({"enabled": False}) if n.startswith("credentials-")]
+    assert not [n for n in program_resources({}, role="dr") if n.startswith("credentials-")]
+
+
+def test_primary_exports_the_state_machine_in_the_credential_region(stacks):
+    assert stacks["primary"].outputs["credentialResponseStateMachineArn"].startswith(
+        "arn:aws:states:us-east-1:123456789012:stateMachine:")
+    assert "credentialResponseStateMachineArn" not in stacks["dr"].outputs
 
 
 # --- settings ------------------------------------------------------------------------------------------
