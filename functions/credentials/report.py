@@ -93,7 +93,7 @@ def activity_lines(result: Any) -> tuple[list[str], str | None]:
 
 
 def key_report(item: dict, config: dict) -> dict:
-    key = item.get("accessKeyId") or "(no key id in the event)"
+    key = str(item.get("accessKeyId") or "(no key id in the event)")
     disable = item.get("disable")
     user = next((r.get("user") for r in (item.get(s) for s in STEPS) if isinstance(r, dict) and r.get("user")), None)
     done, act_now = [], []

@@ -236,3 +236,23 @@ def test_an_event_without_affected_entities_alerts_act_now_and_fails(cloud, mach
     (alert,) = alerts
     assert alert["subject"] == "opsflows SECURITY FAILED: credential response crashed - act now"
     assert "may NOT be disabled - act now" in alert["message"]
+
+
+def test_when_the_report_cannot_be_written_one_alert_still_carries_the_results_and_it_fails(cloud, machine):
+    (key,) = user_with_keys(cloud, "ivan", 1)
+    lam = cloud.client("lambda", REGION)
+    (report,) = [f for f in lam.list_functions()["Functions"] if f["FunctionName"].startswith("credentials-report")]
+    env = report["Environment"]["Variables"]
+    lam.update_function_configuration(FunctionName=report["FunctionName"],
+                                      Environment={"Variables": {**env, "ACTION": "shred"}})   # breaks the report
+    try:
+        runs, alerts = respond(cloud, machine, emit=health_event(key))
+    finally:
+        lam.update_function_configuration(FunctionName=report["FunctionName"], Environment={"Variables": env})
+
+    (run,) = runs
+    assert run["status"] == "FAILED" and "ReportFallback" in run["states"]
+    assert key_statuses(cloud, "ivan") == {key: "Inactive"}
+    (alert,) = alerts
+    assert alert["subject"] == "opsflows SECURITY FAILED: credential response report failed - act now"
+    assert "may NOT be disabled - act now" in alert["message"] and '"status":"deactivated"' in alert["message"]
