@@ -45,7 +45,8 @@ class CredentialResponseArgs:
 
 
 def key_step(state: str, function_arn: Any, result: str, next: str, retry: Sequence[dict] = ()) -> dict:
-    """A per-key Lambda step whose result - or, if it fails, its error - lands at $.<result>, then `next`."""
+    """A per-key Lambda step whose result - or, if it fails, its error - lands at $.<result>, then `next`.
+    The last step ends the iteration itself; only its Catch needs the `KeyHandled` state to go to."""
     task = invoke(state, function_arn, next=None if next == "KeyHandled" else next, result_path=f"$.{result}",
                   retry=retry)
     task["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": f"$.{result}", "Next": next}]
