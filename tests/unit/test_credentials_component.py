@@ -237,12 +237,6 @@ def test_the_primary_stack_deploys_it_unless_disabled_and_the_dr_stack_never():
     assert not [n for n in program_resources({}, role="dr") if n.startswith("credentials-")]
 
 
-def test_primary_exports_the_state_machine_in_the_credential_region(stacks):
-    assert stacks["primary"].outputs["credentialResponseStateMachineArn"].startswith(
-        "arn:aws:states:us-east-1:123456789012:stateMachine:")
-    assert "credentialResponseStateMachineArn" not in stacks["dr"].outputs
-
-
 # --- settings ------------------------------------------------------------------------------------------
 
 def settings(credential_response) -> CredentialResponseSettings:

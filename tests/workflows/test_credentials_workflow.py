@@ -95,6 +95,10 @@ def seed_activity(key: str, n: int) -> None:
         resources=(("AWS::IAM::User", "backdoor"),) if i % 4 == 0 else ()) for i in range(n)], region=REGION)
 
 
+def test_the_primary_stack_exports_the_state_machine_in_us_east_1(machine):
+    assert machine.startswith("arn:aws:states:us-east-1:123456789012:stateMachine:credentials-flow-sm")
+
+
 @pytest.mark.parametrize("code", CODES)
 def test_every_credential_event_code_disables_the_key_and_alerts_once(cloud, machine, code):
     user = f"dev-{code.lower().replace('_', '-')}"[:64]
