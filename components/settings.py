@@ -104,7 +104,8 @@ class CredentialResponseSettings:
     quarantine: bool = False
     revoke_sessions: bool = False
     lookback_hours: int = 24
-    max_events: int = 1000
+    max_events: int = 1000                            # CloudTrail events summarised per key, at most
+    activity_regions: tuple[str, ...] = ()            # where to look the key's activity up; () = `region` only
 
 
 @dataclass(frozen=True)
@@ -231,15 +232,20 @@ def _snapshots(raw: Any, problems: list[str]) -> SnapshotSettings:
 
 def _credential_response(raw: Any, problems: list[str]) -> CredentialResponseSettings:
     r = _Reader("opsflows:credentialResponse", raw, problems)
-    r.unknown({"enabled", "region", "action", "quarantine", "revokeSessions", "lookbackHours", "maxEvents"})
+    r.unknown({"enabled", "region", "action", "quarantine", "revokeSessions", "lookbackHours", "maxEvents",
+               "activityRegions"})
+    region = r.string("region", "us-east-1", REGION, "a region name such as us-east-1")
     return CredentialResponseSettings(
         enabled=r.boolean("enabled", True),
-        region=r.string("region", "us-east-1", REGION, "a region name such as us-east-1"),
+        region=region,
         action=r.choice("action", "deactivate", ("deactivate", "delete")),
         quarantine=r.boolean("quarantine", False),
         revoke_sessions=r.boolean("revokeSessions", False),
         lookback_hours=r.integer("lookbackHours", 24, 1, 90 * 24),   # CloudTrail keeps 90 days
         max_events=r.integer("maxEvents", 1000, 1, 50_000),
+        # CloudTrail lookups are regional; IAM and other global services record in us-east-1.
+        activity_regions=tuple(dict.fromkeys(r.strings("activityRegions", [region], REGION,
+                                                       "a list of region names such as us-east-1")) or [region]),
     )
 
 

@@ -57,11 +57,19 @@ def _start(rule: Rule, target: dict, event: dict) -> None:
         found = [m.value for m in parse(target["InputPath"]).find(event)]
         payload = json.dumps(found[0] if found else None)
     else:
-        payload = json.dumps(event, default=str)
+        payload = json.dumps(_as_delivered(event), default=str)
     arn = parse_arn(target["Arn"])
     backend = stepfunctions_parser_backends[arn.account][arn.region]
     execution = backend.start_execution(target["Arn"], str(uuid.uuid4()), payload)
     DELIVERED.append({"rule": rule.name, "target": target["Arn"], "execution": execution.execution_arn})
+
+
+def _as_delivered(event: dict) -> dict:
+    """moto keeps `time` as epoch seconds; EventBridge delivers it as ISO 8601 (2016-06-05T06:27:57Z)."""
+    if isinstance(event.get("time"), (int, float)):
+        when = datetime.datetime.fromtimestamp(event["time"], datetime.timezone.utc)
+        event = {**event, "time": when.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    return event
 
 
 def emit(account: str, region: str, event: dict) -> list[dict]:

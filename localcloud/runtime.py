@@ -109,5 +109,8 @@ class Runtime:
                          "stackTrace": traceback.format_exception(exc)[-3:]}
                 return json.dumps(error), True, traceback.format_exc()
             finally:
-                os.environ.clear()
+                # Restore without clear(): other threads (Map iterations creating clients) read the
+                # environment meanwhile, and must never see the credentials vanish.
+                for key in [k for k in os.environ if k not in saved]:
+                    os.environ.pop(key, None)
                 os.environ.update(saved)

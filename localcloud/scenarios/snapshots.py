@@ -20,6 +20,7 @@ def snapshots(play: Play) -> None:
     home, dr_region = primary["aws:region"], primary["opsflows:drRegion"]
     retain = primary["opsflows:snapshots"]["retain"]
     ec2 = cloud.client("ec2", home)
+    alerts_before = len(cloud.alerts())        # scenarios share one cloud: only this one's alerts count
     volume = ec2.create_volume(Size=8, AvailabilityZone=f"{home}a")["VolumeId"]
     other = ec2.create_volume(Size=8, AvailabilityZone=f"{home}a")["VolumeId"]
 
@@ -46,4 +47,4 @@ def snapshots(play: Play) -> None:
         play.check(f"DR keeps copies of the newest {dr_retain}", sources == sorted(made[-dr_retain:]),
                    f"copies of {sources}")
     play.state(f"{dr_region}: {len(copies)} encrypted copies of {volume}'s snapshots")
-    play.check("no alert was published", cloud.alerts() == [], cloud.alerts())
+    play.check("no alert was published", cloud.alerts()[alerts_before:] == [], cloud.alerts()[alerts_before:])

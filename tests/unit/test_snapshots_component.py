@@ -4,6 +4,11 @@ import json
 from tests.unit.conftest import definition, policy_statements
 
 
+def ours(deployment, type_token: str) -> list:
+    """This component's resources of a type (and the stack's alert topic): the stacks hold other capabilities'."""
+    return [r for r in deployment.of_type(type_token) if r.name.startswith(("snapshots-", "alerts-"))]
+
+
 def test_outputs_of_both_stacks(stacks):
     for name, region in (("primary", "us-west-2"), ("dr", "us-east-2")):
         outputs = stacks[name].outputs
@@ -33,11 +38,11 @@ def test_dr_flow_has_no_copy(stacks):
 
 def test_rules_match_succeeded_snapshot_events_and_use_a_role(stacks):
     for stack, event in (("primary", "createSnapshot"), ("dr", "copySnapshot")):
-        (rule,) = stacks[stack].of_type("aws:cloudwatch/eventRule:EventRule")
+        (rule,) = ours(stacks[stack], "aws:cloudwatch/eventRule:EventRule")
         assert json.loads(rule.inputs["eventPattern"]) == {
             "source": ["aws.ec2"], "detail-type": ["EBS Snapshot Notification"],
             "detail": {"event": [event], "result": ["succeeded"]}}
-        (target,) = stacks[stack].of_type("aws:cloudwatch/eventTarget:EventTarget")
+        (target,) = ours(stacks[stack], "aws:cloudwatch/eventTarget:EventTarget")
         assert target.inputs["roleArn"].startswith("arn:aws:iam::")
         assert target.inputs["arn"] == stacks[stack].outputs["snapshotStateMachineArn"]
 
@@ -53,7 +58,8 @@ def test_star_resources_only_where_aws_allows_nothing_else(stacks):
     allowed = {"ec2:DescribeSnapshots", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
                "xray:GetSamplingRules", "xray:GetSamplingTargets", "logs:CreateLogDelivery", "logs:GetLogDelivery",
                "logs:UpdateLogDelivery", "logs:DeleteLogDelivery", "logs:ListLogDeliveries",
-               "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"}
+               "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
+               "cloudtrail:LookupEvents"}
     for deployment in stacks.values():
         for r in deployment.of_type("aws:iam/rolePolicy:RolePolicy"):
             for s in json.loads(r.inputs["policy"])["Statement"]:
@@ -68,29 +74,29 @@ def test_copy_goes_to_the_dr_region_only(stacks):
 
 
 def test_functions_are_arm64_python312_traced_with_json_logs(stacks):
-    functions = stacks["primary"].of_type("aws:lambda/function:Function")
+    functions = ours(stacks["primary"], "aws:lambda/function:Function")
     assert len(functions) == 3
     for f in functions:
         assert f.inputs["runtime"] == "python3.12" and f.inputs["architectures"] == ["arm64"]
         assert f.inputs["tracingConfig"] == {"mode": "Active"}
         assert f.inputs["loggingConfig"]["logFormat"] == "JSON"
         assert f.inputs["handler"].startswith("snapshots.")
-    for g in stacks["primary"].of_type("aws:cloudwatch/logGroup:LogGroup"):
+    for g in ours(stacks["primary"], "aws:cloudwatch/logGroup:LogGroup"):
         assert g.inputs["retentionInDays"] == 30
 
 
 def test_state_machines_log_trace_and_alarm(stacks):
-    (machine,) = stacks["primary"].of_type("aws:sfn/stateMachine:StateMachine")
+    (machine,) = ours(stacks["primary"], "aws:sfn/stateMachine:StateMachine")
     assert machine.inputs["loggingConfiguration"]["level"] == "ALL"
     assert machine.inputs["tracingConfiguration"] == {"enabled": True}
-    (alarm,) = stacks["primary"].of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+    (alarm,) = ours(stacks["primary"], "aws:cloudwatch/metricAlarm:MetricAlarm")
     assert alarm.inputs["metricName"] == "ExecutionsFailed"
     assert alarm.inputs["alarmActions"] == [stacks["primary"].outputs["alertTopicArn"]]
 
 
 def test_alert_topic_is_kms_encrypted(stacks):
-    (topic,) = stacks["primary"].of_type("aws:sns/topic:Topic")
-    (key,) = stacks["primary"].of_type("aws:kms/key:Key")
+    (topic,) = ours(stacks["primary"], "aws:sns/topic:Topic")
+    (key,) = ours(stacks["primary"], "aws:kms/key:Key")
     assert topic.inputs["kmsMasterKeyId"] == key.outputs["arn"]
     assert key.inputs["enableKeyRotation"] is True
 

@@ -1,0 +1,277 @@
+"""Credential-response handlers against moto: disable, quarantine, revoke, activity (CloudTrail), report."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from common import aws as common_aws
+from credentials import activity, disable, quarantine, report, revoke
+from localcloud import patches
+from localcloud.patches import cloudtrail
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+NOW = datetime.now(timezone.utc)
+
+
+@pytest.fixture
+def iam(monkeypatch):
+    monkeypatch.setenv("AWS_REGION", REGION)
+    monkeypatch.setattr(activity, "BACKOFF_BASE_SECONDS", 0.0)
+    patches.apply_all()          # CloudTrail LookupEvents, AWS's quarantine policy, ...
+    common_aws._client.cache_clear()
+    with mock_aws():
+        yield boto3.client("iam", region_name=REGION)
+    common_aws._client.cache_clear()
+
+
+def user_with_keys(iam, name: str, n: int = 2) -> list[str]:
+    iam.create_user(UserName=name)
+    return [iam.create_access_key(UserName=name)["AccessKey"]["AccessKeyId"] for _ in range(n)]
+
+
+def statuses(iam, user: str) -> dict[str, str]:
+    return {k["AccessKeyId"]: k["Status"] for k in iam.list_access_keys(UserName=user)["AccessKeyMetadata"]}
+
+
+def fail_calls(operation: str, code: str, times: int | None = None, service: str = "iam", region: str = REGION):
+    """Make the handler's own client raise `code` on `operation` (as AWS would), `times` times or always."""
+    left = {"n": times}
+
+    def raise_error(**kwargs):
+        if left["n"] is not None:
+            if left["n"] <= 0:
+                return None
+            left["n"] -= 1
+        raise ClientError({"Error": {"Code": code, "Message": f"injected {code}"}}, operation)
+
+    common_aws.client(service, region).meta.events.register(f"before-call.{service}.{operation}", raise_error)
+
+
+# --- disable -------------------------------------------------------------------------------------------
+
+def test_deactivate_disables_only_that_key_and_repeats_change_nothing(iam, monkeypatch):
+    exposed, other = user_with_keys(iam, "alice")
+    monkeypatch.setenv("ACTION", "deactivate")
+
+    first = disable.handler({"accessKeyId": exposed}, None)
+    assert statuses(iam, "alice") == {exposed: "Inactive", other: "Active"}
+    assert (first["status"], first["user"], first["was"], first["changed"]) == ("deactivated", "alice", "Active", True)
+
+    again = disable.handler({"accessKeyId": exposed}, None)
+    assert (again["status"], again["changed"]) == ("already-inactive", False)
+    assert statuses(iam, "alice") == {exposed: "Inactive", other: "Active"}
+
+
+def test_delete_removes_only_that_key(iam, monkeypatch):
+    exposed, other = user_with_keys(iam, "alice")
+    monkeypatch.setenv("ACTION", "delete")
+
+    assert disable.handler({"accessKeyId": exposed}, None)["status"] == "deleted"
+    assert statuses(iam, "alice") == {other: "Active"}
+    again = disable.handler({"accessKeyId": exposed}, None)
+    assert (again["status"], again["changed"]) == ("not-found", False)
+
+
+def test_unknown_key_and_deleted_user_are_reported_not_raised(iam, monkeypatch):
+    monkeypatch.setenv("ACTION", "deactivate")
+    (key,) = user_with_keys(iam, "bob", 1)
+    iam.delete_access_key(UserName="bob", AccessKeyId=key)
+    iam.delete_user(UserName="bob")
+
+    for step in (lambda e: disable.handler(e, None), lambda e: quarantine.handler(e, None),
+                 lambda e: revoke.handler({**e, "eventTime": NOW.isoformat()}, None)):
+        for missing in (key, "AKIAIOSFODNN7EXAMPLE"):
+            result = step({"accessKeyId": missing})
+            assert (result["status"], result["changed"], result["user"]) == ("not-found", False, None)
+
+
+def test_not_an_access_key_id_is_a_named_error(iam):
+    with pytest.raises(Exception) as raised:
+        disable.handler({"accessKeyId": "ASIATEMPORARYKEY0000"}, None)
+    assert type(raised.value).__name__ == "InvalidAccessKeyId"
+
+
+def test_access_denied_leaves_as_named_error_and_changes_nothing(iam, monkeypatch):
+    exposed, other = user_with_keys(iam, "alice")
+    monkeypatch.setenv("ACTION", "deactivate")
+    fail_calls("UpdateAccessKey", "AccessDenied")
+    with pytest.raises(Exception) as raised:
+        disable.handler({"accessKeyId": exposed}, None)
+    assert type(raised.value).__name__ == "AccessDenied"
+    assert statuses(iam, "alice") == {exposed: "Active", other: "Active"}
+
+
+# --- quarantine, revoke --------------------------------------------------------------------------------
+
+def test_quarantine_attaches_the_aws_policy_once(iam):
+    exposed, _ = user_with_keys(iam, "alice")
+    user_with_keys(iam, "carol", 1)
+
+    first = quarantine.handler({"accessKeyId": exposed, "disable": {"user": "alice"}}, None)
+    again = quarantine.handler({"accessKeyId": exposed}, None)        # owner looked up when not given
+
+    attached = iam.list_attached_user_policies(UserName="alice")["AttachedPolicies"]
+    assert [p["PolicyArn"] for p in attached] == [quarantine.QUARANTINE_POLICY_ARN]
+    assert iam.list_attached_user_policies(UserName="carol")["AttachedPolicies"] == []
+    assert (first["status"], again["status"], again["changed"]) == ("attached", "already-attached", False)
+
+
+def revoke_cutoff(iam, user: str) -> str:
+    document = iam.get_user_policy(UserName=user, PolicyName=revoke.POLICY_NAME)["PolicyDocument"]
+    (statement,) = document["Statement"]
+    assert (statement["Effect"], statement["Action"], statement["Resource"]) == ("Deny", "*", "*")
+    return statement["Condition"]["DateLessThan"]["aws:TokenIssueTime"]
+
+
+def test_revoke_denies_sessions_issued_before_now_once_per_event(iam):
+    exposed, _ = user_with_keys(iam, "alice")
+    event_time = (NOW - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    first = revoke.handler({"accessKeyId": exposed, "eventTime": event_time}, None)
+    cutoff = revoke_cutoff(iam, "alice")
+    assert cutoff == first["cutoff"] and event_time < cutoff <= datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    again = revoke.handler({"accessKeyId": exposed, "eventTime": event_time}, None)
+    assert (again["status"], again["changed"], revoke_cutoff(iam, "alice")) == ("already-revoked", False, cutoff)
+
+
+def test_revoke_moves_an_older_cutoff_forward(iam):
+    exposed, _ = user_with_keys(iam, "alice")
+    iam.put_user_policy(UserName="alice", PolicyName=revoke.POLICY_NAME,
+                        PolicyDocument=json.dumps(revoke.revoke_document(NOW - timedelta(days=30))))
+    result = revoke.handler({"accessKeyId": exposed, "eventTime": NOW.isoformat()}, None)
+    assert result["status"] == "revoked" and revoke_cutoff(iam, "alice") >= NOW.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_revoke_needs_the_event_time(iam):
+    exposed, _ = user_with_keys(iam, "alice")
+    with pytest.raises(Exception) as raised:
+        revoke.handler({"accessKeyId": exposed}, None)
+    assert type(raised.value).__name__ == "InvalidEventTime"
+
+
+# --- activity ------------------------------------------------------------------------------------------
+
+KEY = "AKIAEXPOSEDKEY000001"
+
+
+def seed_activity(n: int = 120) -> None:
+    calls = [("ListBuckets", "s3.amazonaws.com", True, ()),
+             ("CreateUser", "iam.amazonaws.com", False, (("AWS::IAM::User", "backdoor"),)),
+             ("RunInstances", "ec2.amazonaws.com", False, (("AWS::EC2::Instance", "i-0abc"),))]
+    cloudtrail.seed_events([cloudtrail.event(*calls[i % 3][:2], access_key_id=KEY, username="alice",
+                                             read_only=calls[i % 3][2], resources=calls[i % 3][3],
+                                             time=NOW - timedelta(minutes=i + 1),
+                                             source_ip="203.0.113.7" if i % 2 else "198.51.100.9")
+                            for i in range(n)])
+    cloudtrail.seed_events([   # other keys' events, and this key's events outside the window, must not count
+        cloudtrail.event("GetObject", "s3.amazonaws.com", access_key_id="AKIAOTHERKEY00000001", time=NOW),
+        cloudtrail.event("DeleteBucket", "s3.amazonaws.com", access_key_id=KEY, time=NOW - timedelta(hours=30)),
+    ])
+
+
+def test_activity_summarises_every_page_of_the_key_in_the_window(iam, monkeypatch):
+    monkeypatch.setenv("ACTIVITY_REGIONS", REGION)
+    monkeypatch.setenv("LOOKBACK_HOURS", "24")
+    monkeypatch.setenv("MAX_EVENTS", "1000")
+    seed_activity(120)
+
+    summary = activity.handler({"accessKeyId": KEY}, None)
+
+    assert (summary["events"], summary["complete"], summary["writes"]) == (120, True, 80)
+    assert summary["byEventName"] == {"CreateUser": 40, "ListBuckets": 40, "RunInstances": 40}
+    assert summary["byEventSource"] == {"ec2.amazonaws.com": 40, "iam.amazonaws.com": 40, "s3.amazonaws.com": 40}
+    assert summary["resources"] == {"AWS::EC2::Instance i-0abc": 40, "AWS::IAM::User backdoor": 40}
+    assert summary["sourceIps"] == {"198.51.100.9": 60, "203.0.113.7": 60}
+    assert summary["firstSeen"] == (NOW - timedelta(minutes=120)).isoformat()
+    assert summary["lastSeen"] == (NOW - timedelta(minutes=1)).isoformat()
+
+
+def test_activity_stops_at_the_bound_and_says_so(iam, monkeypatch):
+    monkeypatch.setenv("ACTIVITY_REGIONS", REGION)
+    monkeypatch.setenv("MAX_EVENTS", "70")
+    seed_activity(120)
+    summary = activity.handler({"accessKeyId": KEY}, None)
+    assert (summary["events"], summary["complete"], summary["limit"]) == (70, False, 70)
+
+
+def test_throttled_lookup_is_retried_from_the_same_page(iam, monkeypatch):
+    monkeypatch.setenv("ACTIVITY_REGIONS", REGION)
+    seed_activity(120)
+    fail_calls("LookupEvents", "ThrottlingException", times=3, service="cloudtrail")
+    summary = activity.handler({"accessKeyId": KEY}, None)
+    assert (summary["events"], summary["complete"]) == (120, True)
+
+
+def test_persistent_throttling_leaves_as_throttling_exception(iam, monkeypatch):
+    monkeypatch.setenv("ACTIVITY_REGIONS", REGION)
+    seed_activity(10)
+    fail_calls("LookupEvents", "ThrottlingException", service="cloudtrail")
+    with pytest.raises(Exception) as raised:
+        activity.handler({"accessKeyId": KEY}, None)
+    assert type(raised.value).__name__ == "ThrottlingException"     # the state machine's Retry takes over
+
+
+# --- report --------------------------------------------------------------------------------------------
+
+CONFIG = {"action": "deactivate", "quarantine": True, "revokeSessions": False}
+
+
+def state(*keys: dict) -> dict:
+    return {"id": "ev-1", "time": "2024-05-01T03:00:00Z", "account": ACCOUNT,
+            "detail": {"eventTypeCode": "AWS_RISK_CREDENTIALS_EXPOSED", "eventArn": "arn:aws:health:us-east-1::event/X"},
+            "keys": list(keys)}
+
+
+def document(message: str) -> dict:
+    return json.loads(message.split(report.JSON_MARKER, 1)[1])
+
+
+def test_report_of_a_contained_key_names_who_what_and_activity(iam, monkeypatch):
+    monkeypatch.setenv("ACTIVITY_REGIONS", REGION)
+    seed_activity(30)
+    item = {"accessKeyId": KEY,
+            "disable": {"accessKeyId": KEY, "user": "alice", "status": "deactivated", "was": "Active", "changed": True},
+            "quarantine": {"user": "alice", "status": "attached", "changed": True},
+            "activity": activity.handler({"accessKeyId": KEY}, None)}
+    out = report.compose(state(item), "arn:exec", CONFIG)
+
+    assert out["subject"] == f"opsflows SECURITY: exposed key deactivated: {KEY} (alice)"
+    assert (out["outcome"], out["failed"]) == ("contained", False)
+    text = out["message"]
+    assert "DEACTIVATED (was Active)" in text and "AWSCompromisedKeyQuarantineV3 attached to alice" in text
+    assert "30 events" in text and "CreateUser (10)" in text and "203.0.113.7 (15)" in text
+    assert document(text)["keys"][0]["activity"]["events"] == 30
+
+
+def test_report_of_a_failed_disable_says_act_now_and_fails(iam):
+    error = {"Error": "AccessDenied", "Cause": json.dumps({"errorMessage": "AccessDenied: not authorized"})}
+    item = {"accessKeyId": KEY, "disable": error, "quarantine": {"user": "alice", "status": "attached", "changed": True},
+            "activity": {"Error": "ThrottlingException", "Cause": "rate exceeded"}}
+    out = report.compose(state(item), "arn:exec", CONFIG)
+
+    assert out["failed"] and out["subject"] == f"opsflows SECURITY FAILED: key NOT disabled - act now: {KEY} (alice)"
+    assert "key NOT disabled - act now (AccessDenied: AccessDenied: not authorized)" in out["message"]
+    assert f"--access-key-id {KEY} --status Inactive" in out["message"]
+    assert "activity NOT summarised (ThrottlingException: rate exceeded)" in out["message"]
+    assert document(out["message"])["outcome"] == "failed"
+
+
+def test_report_of_a_repeat_delivery_says_nothing_changed():
+    item = {"accessKeyId": KEY, "disable": {"user": "alice", "status": "already-inactive", "changed": False},
+            "quarantine": {"user": "alice", "status": "already-attached", "changed": False},
+            "activity": {"Error": "x", "Cause": "y"}}
+    out = report.compose(state({**item, "activity": {"skipped": "n/a"}}), "arn:exec", CONFIG)
+    assert out["outcome"] == "unchanged" and out["subject"] == f"opsflows SECURITY: exposed key already inactive, nothing changed: {KEY} (alice)"
+    assert all(32 <= ord(c) < 127 for c in out["subject"]) and len(out["subject"]) <= 100
+
+
+def test_report_without_keys_fails():
+    out = report.compose(state(), "arn:exec", CONFIG)
+    assert out["failed"] and "no access key in the event - act now" in out["subject"]
