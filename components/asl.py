@@ -6,7 +6,8 @@ from typing import Any, Sequence
 # Throttling and transient service errors: retried with jittered exponential backoff.
 TRANSIENT_ERRORS = [
     "Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
-    "Lambda.TooManyRequestsException", "ThrottlingException", "RequestLimitExceeded", "TransientError",
+    "Lambda.TooManyRequestsException", "ThrottlingException", "Throttling", "RequestLimitExceeded",
+    "TransientError",
 ]
 TRANSIENT = {"ErrorEquals": TRANSIENT_ERRORS, "IntervalSeconds": 2, "BackoffRate": 2.0,
              "MaxAttempts": 6, "JitterStrategy": "FULL"}
@@ -69,7 +70,7 @@ def failure_states(workflow: str, alerts_topic_arn: Any) -> dict:
             "Parameters": {
                 "TopicArn": alerts_topic_arn,
                 "Subject": f"opsflows {workflow}: execution FAILED",
-                "Message.$": ("States.Format('opsflows {} FAILED\nexecution: {}\nstate: {}\nerror: {}\ncause: {}', "
+                "Message.$": ("States.Format('opsflows {} FAILED | execution: {} | state: {} | error: {} | cause: {}', "
                               f"'{workflow}', $$.Execution.Id, $.failedState, $.failure.Error, $.failure.Cause)"),
                 "MessageAttributes": {
                     "workflow": {"DataType": "String", "StringValue": workflow},

@@ -66,17 +66,6 @@ def test_parliament_catches_what_it_should():
 
 
 # statelint's intrinsic-function grammar rejects control characters inside string literals, so a
-# States.Format with a newline in its template (the failure alert's message) is reported as "not a JSONPath or
-# intrinsic function expression". Step Functions accepts it (AWS fixed the same false positive in its own
-# language service: aws/amazon-states-language-service#95) and moto's interpreter runs it; so the definition is
-# linted with such newlines as spaces, which leaves every other finding in place.
-def _without_intrinsic_newlines(value):
-    if isinstance(value, dict):
-        return {k: (v.replace("\n", " ") if k.endswith(".$") and isinstance(v, str) and v.startswith("States.")
-                    else _without_intrinsic_newlines(v)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_without_intrinsic_newlines(v) for v in value]
-    return value
 
 
 def state_machines():
@@ -88,13 +77,13 @@ def state_machines():
 def test_every_state_machine_definition_passes_statelint():
     machines = dict(state_machines())
     assert machines
-    problems = {name: Linter.validate(_without_intrinsic_newlines(d)) for name, d in machines.items()}
+    problems = {name: Linter.validate(d) for name, d in machines.items()}
     assert {name: p for name, p in problems.items() if p} == {}
 
 
 def test_statelint_catches_what_it_should():
     broken = {"StartAt": "Missing", "States": {"A": {"Type": "Pass", "Next": "Nowhere"}}}
-    assert len(Linter.validate(_without_intrinsic_newlines(broken))) >= 2
+    assert len(Linter.validate(broken)) >= 2
 
 
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
