@@ -2,6 +2,7 @@
 import pulumi
 
 from components.alerts import AlertTopic, AlertTopicArgs
+from components.genomics import GenomicsPipeline, GenomicsPipelineArgs
 from components.settings import load, raw_config
 from components.snapshots import SnapshotManagement, SnapshotManagementArgs
 
@@ -14,3 +15,8 @@ snapshots = SnapshotManagement("snapshots", SnapshotManagementArgs(
     role=settings.role, settings=settings.snapshots, region=settings.home_region, dr_region=settings.dr_region,
     alerts=alerts, log_retention_days=settings.log_retention_days))
 pulumi.export("snapshotStateMachineArn", snapshots.state_machine_arn)
+
+if settings.is_primary and settings.genomics.enabled:
+    genomics = GenomicsPipeline("genomics", GenomicsPipelineArgs(
+        settings=settings.genomics, alerts=alerts, log_retention_days=settings.log_retention_days))
+    pulumi.export("genomicsStateMachineArn", genomics.state_machine_arn)
