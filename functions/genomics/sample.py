@@ -104,11 +104,9 @@ def parse_input(event: Any, *, readable_buckets: set[str], results_bucket: str) 
         sample = _sample(item, _Problems(where, problems), readable_buckets, results_bucket)
         if sample is not None:
             samples.append(sample)
-    seen: set[str] = set()
-    for sample in samples:
-        if sample.sample_id in seen:
-            problems.append(f"sampleId: {sample.sample_id!r} appears twice (their results would overwrite each other)")
-        seen.add(sample.sample_id)
+    ids = [item.get("sampleId") for item in raw if isinstance(item, dict) and isinstance(item.get("sampleId"), str)]
+    for twice in sorted({i for i in ids if ids.count(i) > 1}):
+        problems.append(f"sampleId: {twice!r} appears twice (their results would overwrite each other)")
     if problems:
         raise InvalidSampleInput(problems)
     return samples
@@ -140,7 +138,9 @@ def _sample(raw: Any, p: _Problems, readable: set[str], results_bucket: str) -> 
             p.add(name, f"missing{label}; required, an S3 URI s3://bucket/key")
             return None
         try:
-            parsed = S3Uri.parse(value) if isinstance(value, str) else S3Uri.parse("")
+            if not isinstance(value, str):
+                raise ValueError(value)
+            parsed = S3Uri.parse(value)
         except ValueError:
             p.add(name, f"got {value!r}{label}; must be an S3 URI s3://bucket/key")
             return None
