@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from localcloud import LocalCloud
-from localcloud.patches.batch import fail_jobs
+from localcloud.patches.batch import fail_jobs, hold_jobs
 from localcloud.scenarios.genomics import INPUT_BUCKET, REGION, RESULTS_BUCKET, genomics_config, jobs, network, \
     sample_input
 
@@ -152,3 +152,15 @@ def test_malformed_input_fails_before_any_job_is_submitted(cloud, genomics, bad,
     assert "Samples" not in execution["states"]
     (alert,) = genomics.alerts_of(execution)
     assert reason in alert["message"] and alert["attributes"]["state"] == "Plan"
+
+
+def test_state_transitions_do_not_grow_with_job_duration(genomics):
+    quick = genomics.run(sample_input("QUICK"))
+    quick_polls = genomics.cloud.metrics.api_calls["batch.DescribeJobs"]
+    with hold_jobs(describes=2):                       # every job is RUNNING at its first status check
+        slow = genomics.run(sample_input("SLOW"))
+    slow_polls = genomics.cloud.metrics.api_calls["batch.DescribeJobs"]
+
+    assert quick["status"] == slow["status"] == "SUCCEEDED"
+    assert (quick_polls, slow_polls) == (4, 8)         # the jobs did run longer...
+    assert len(slow["states"]) == len(quick["states"]) == 8       # ...for the same transitions
