@@ -1,7 +1,7 @@
 """Genomics pipeline cost, counted in the local cloud: state transitions, Lambda invocations and Batch calls per
 sample, for 1..N samples per execution and for jobs that run longer (more status polls before they finish).
 
-    .venv/bin/python bench/genomics.py [--json]
+    make bench, or .venv/bin/python bench/genomics.py [--json]
 
 State transitions are what Step Functions bills; with `.sync` jobs they must not grow with job duration.
 Exits 1 if they do, or if any execution fails.
@@ -12,11 +12,11 @@ import json
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "functions")]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from localcloud import LocalCloud  # noqa: E402
 from localcloud.patches.batch import hold_jobs  # noqa: E402
+from localcloud.rehearse import state_transitions  # noqa: E402
 from localcloud.scenarios.genomics import genomics_config, network, sample_input  # noqa: E402
 
 SAMPLES = (1, 4, 16)
@@ -37,7 +37,7 @@ def measure(cloud: LocalCloud, arn: str, samples: int, polls: int) -> dict:
         print(f"{samples} samples, {polls} polls: {execution['status']} {execution['error']}: {execution['cause']}",
               file=sys.stderr)
     return {"samples": samples, "polls": polls, "status": execution["status"],
-            "transitions": len(execution["states"]), "historyEvents": len(execution["history"]),
+            "transitions": state_transitions(execution), "historyEvents": len(execution["history"]),
             "lambdaInvocations": sum(cloud.metrics.lambda_invocations.values()),
             "submitJob": calls["batch.SubmitJob"], "describeJobs": calls["batch.DescribeJobs"]}
 

@@ -25,7 +25,8 @@ from .workflow import Workflow, WorkflowArgs
 SUBMIT_JOB_SYNC = "arn:aws:states:::batch:submitJob.sync"
 # Tags every job carries (and propagates to its ECS task) so the bill can be read per sample and per run.
 SAMPLE_TAG, EXECUTION_TAG, TOOL_TAG = "opsflows:sample", "opsflows:execution", "opsflows:tool"
-# Batch API throttling and service errors as Step Functions names them for the optimised integration.
+# Batch's server errors and throttling (TooManyRequestsException has no modelled exception class, so Step
+# Functions reports it as Batch.AWSBatchException), retried with backoff; a job's own failure never is.
 BATCH_TRANSIENT = {"ErrorEquals": ["Batch.TooManyRequestsException", "Batch.ServerException",
                                    "Batch.AWSBatchException"],
                    "IntervalSeconds": 5, "BackoffRate": 2.0, "MaxAttempts": 6, "JitterStrategy": "FULL"}
@@ -163,8 +164,8 @@ class GenomicsPipeline(pulumi.ComponentResource):
         region = args.region or aws.get_region_output().region
         account = aws.get_caller_identity_output().account_id
         flow = Workflow(f"{name}-flow", WorkflowArgs(
-            definition=pulumi.Output.json_dumps(genomics_flow(plan_arn=plan.arn, max_concurrency=s.max_concurrent_samples,
-                                                              alerts_topic_arn=args.alerts.arn)),
+            definition=pulumi.Output.json_dumps(genomics_flow(
+                plan_arn=plan.arn, max_concurrency=s.max_concurrent_samples, alerts_topic_arn=args.alerts.arn)),
             alerts=args.alerts, invokes=[plan], region=args.region, log_retention_days=args.log_retention_days,
             statements=submit_statements(batch, region=region, account=account)), inside)
 
@@ -176,7 +177,8 @@ class GenomicsPipeline(pulumi.ComponentResource):
 def submit_statements(batch: BatchLayer, *, region: pulumi.Input[str], account: pulumi.Input[str]) -> list[dict]:
     """Submit jobs only to this pipeline's queues and job definitions, and what `.sync` needs to follow them."""
     jobs = pulumi.Output.concat("arn:aws:batch:", region, ":", account, ":job/*")
-    definitions = [arn for d in batch.definitions.values() for arn in (d.arn_prefix, d.arn_prefix.apply(lambda a: f"{a}:*"))]
+    definitions = [arn for d in batch.definitions.values()                     # any revision of ours
+                   for arn in (d.arn_prefix, d.arn_prefix.apply(lambda a: f"{a}:*"))]
     return [
         # SubmitJob authorises the queue, the job definition and the new job (whose id is not known before).
         allow("batch:SubmitJob", [*[q.arn for q in batch.queues.values()], *definitions, jobs], sid="SubmitOwnJobs"),

@@ -282,8 +282,8 @@ def _genomics(raw: Any, problems: list[str]) -> GenomicsSettings:
         max_concurrent_samples=r.integer("maxConcurrentSamples", 10, 1, 1000),
     )
     if settings.enabled:
-        r.required("subnetIds", list(settings.subnet_ids), "when genomics is enabled (Batch needs a VPC)")
-        r.required("securityGroupIds", list(settings.security_group_ids), "when genomics is enabled")
+        r.required("subnetIds", settings.subnet_ids, "when genomics is enabled (Batch needs a VPC)")
+        r.required("securityGroupIds", settings.security_group_ids, "when genomics is enabled")
         r.required("resultsBucket", settings.results_bucket, "when genomics is enabled")
         # No public images take the seed's tool arguments: each is built from the seed's tools/<tool>/docker.
         for attr, key in IMAGE_KEYS:

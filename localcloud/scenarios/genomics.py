@@ -106,7 +106,7 @@ def genomics(play: Play) -> None:
                sorted(by_tool) == sorted(TOOLS) and all(j["status"] == "SUCCEEDED" for j in made),
                [(j["jobName"], j["status"]) for j in made])
     play.check("isaac and strelka on the high-priority queue, snpEff and samtools stats on the low one",
-               [by_tool[t]["jobQueue"] for t in TOOLS] == [queues["high"], queues["high"], queues["low"], queues["low"]])
+               [by_tool[t]["jobQueue"] for t in TOOLS] == [queues[q] for q in ("high", "high", "low", "low")])
     play.check("isaac ran first, snpEff after strelka",
                made[0]["jobName"].startswith("isaac-")
                and by_tool["snpEff"]["createdAt"] >= by_tool["strelka"]["createdAt"])

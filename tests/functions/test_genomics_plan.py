@@ -46,7 +46,8 @@ def problems(event: dict) -> str:
 
 
 def test_seed_input_plans_the_seed_commands_on_the_stacks_queues():
-    (sample,) = plan(seed_input(isaac={"referenceS3Path": f"s3://{INPUTS}/reference/isaac/", "memory": "64"}))["samples"]
+    isaac = {"referenceS3Path": f"s3://{INPUTS}/reference/isaac/", "memory": "64"}
+    (sample,) = plan(seed_input(isaac=isaac))["samples"]
     results = f"s3://{RESULTS}/genomic-workflow/results/NA12878_states_1"
     jobs = sample["jobs"]
     assert jobs["isaac"]["command"] == [

@@ -9,7 +9,7 @@ import pytest
 
 from localcloud import LocalCloud
 from localcloud.patches.batch import fail_jobs, hold_jobs
-from localcloud.scenarios.genomics import INPUT_BUCKET, REGION, RESULTS_BUCKET, genomics_config, jobs, network, \
+from localcloud.scenarios.genomics import INPUT_BUCKET, RESULTS_BUCKET, genomics_config, jobs, network, \
     sample_input
 
 PIPELINE = ["isaac", "strelka", "snpEff", "samtoolsStats"]
