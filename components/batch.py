@@ -45,6 +45,13 @@ RETRY_ON_SPOT_RECLAMATION = aws.batch.JobDefinitionRetryStrategyArgs(attempts=3,
     aws.batch.JobDefinitionRetryStrategyEvaluateOnExitArgs(on_reason="*", action="EXIT"),
 ])
 
+# A job no instance can ever hold (more vCPUs or memory than the allowed instance types or maxVcpus) would wait
+# RUNNABLE at the head of its queue forever, and its execution with it: Batch cancels it after 10 minutes
+# ("Terminated by JobStateTimeLimit action ..."), which fails the sample with that reason in the alert.
+CANCEL_NEVER_PLACEABLE = [
+    aws.batch.JobQueueJobStateTimeLimitActionArgs(action="CANCEL", state="RUNNABLE", max_time_seconds=600, reason=r)
+    for r in ("MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT", "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE")]
+
 # AWS managed policies for the two service-side roles Batch needs; both are the documented minimum for their
 # role (the seed's EC2FullAccess/S3FullAccess are gone: S3 access is the job role's, scoped to buckets).
 BATCH_SERVICE_POLICY = "arn:aws:iam::aws:policy/service-role/AWSBatchServiceRole"
@@ -147,7 +154,9 @@ class BatchLayer(pulumi.ComponentResource):
                   for i, env in enumerate(environments)]
         self.queues = {
             priority: aws.batch.JobQueue(f"{name}-{priority}", priority=weight, state="ENABLED",
-                                         compute_environment_orders=orders, tags=tags, region=region, opts=inside)
+                                         compute_environment_orders=orders,
+                                         job_state_time_limit_actions=CANCEL_NEVER_PLACEABLE,
+                                         tags=tags, region=region, opts=inside)
             for priority, weight in (("high", 1000), ("low", 1))
         }
 

@@ -117,6 +117,10 @@ def job_queue(c: Created) -> tuple[str, dict]:
         "jobQueueName": name, "state": i.get("state", "ENABLED"), "priority": int(i["priority"]),
         "computeEnvironmentOrder": [{"order": int(o["order"]), "computeEnvironment": o["computeEnvironment"]}
                                     for o in i.get("computeEnvironmentOrders") or []]}
+    if i.get("jobStateTimeLimitActions"):
+        params["jobStateTimeLimitActions"] = [
+            {"reason": a["reason"], "state": a["state"], "maxTimeSeconds": int(a["maxTimeSeconds"]),
+             "action": a["action"]} for a in i["jobStateTimeLimitActions"]]
     if _tags(c):
         params["tags"] = _tags(c)
     made = boto3.client("batch", region_name=c.region).create_job_queue(**params)

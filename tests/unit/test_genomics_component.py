@@ -95,6 +95,9 @@ def test_queues_prefer_spot_then_on_demand(deployed):
     for priority, weight in (("high", 1000), ("low", 1)):
         queue = one(deployed["primary"], "aws:batch/jobQueue:JobQueue", f"-{priority}")
         assert queue.inputs["priority"] == weight and queue.inputs["state"] == "ENABLED"
+        assert {(a["reason"], a["action"]) for a in queue.inputs["jobStateTimeLimitActions"]} == {
+            ("MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT", "CANCEL"),
+            ("MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE", "CANCEL")}
         assert queue.inputs["computeEnvironmentOrders"] == [
             {"order": 1, "computeEnvironment": spot}, {"order": 2, "computeEnvironment": on_demand.outputs["arn"]}]
     spot_only = deployed["spot_only"]

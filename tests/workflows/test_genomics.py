@@ -111,16 +111,19 @@ def test_several_samples_each_get_their_jobs_with_shared_defaults(cloud, genomic
     assert sum(cloud.metrics.lambda_invocations.values()) == 1 and genomics.alerts_of(execution) == []
 
 
-def test_failed_isaac_job_fails_the_execution_with_one_alert_and_nothing_downstream(cloud, genomics):
-    with fail_jobs("isaac-NA12878", reason="Essential container in task exited"):
+@pytest.mark.parametrize("reason", [
+    "Essential container in task exited",
+    "Terminated by JobStateTimeLimit action due to reason: MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT",  # cancelled
+])
+def test_failed_isaac_job_fails_the_execution_with_one_alert_and_nothing_downstream(cloud, genomics, reason):
+    with fail_jobs("isaac-NA12878", reason=reason):
         execution = genomics.run(sample_input("NA12878"))
 
     assert execution["status"] == "FAILED" and execution["error"] == "BatchJobFailed"
     ran = genomics.jobs_of(execution)["NA12878"]
     assert list(ran) == ["isaac"] and ran["isaac"]["status"] == "FAILED"
     (alert,) = genomics.alerts_of(execution)
-    for detail in ("sample NA12878", "isaac", ran["isaac"]["jobId"], "Essential container in task exited",
-                   execution["arn"]):
+    for detail in ("sample NA12878", "isaac", ran["isaac"]["jobId"], reason, execution["arn"]):
         assert detail in alert["message"]
     assert alert["attributes"]["error"] == "BatchJobFailed"
 
