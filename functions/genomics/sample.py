@@ -6,6 +6,7 @@ any job is submitted: a missing path found after a 32-vCPU Isaac job has run cos
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,7 +76,8 @@ class _Problems:
         self.where, self.problems = where, problems
 
     def add(self, name: str, message: str) -> None:
-        self.problems.append(f"{self.where}{name}: {message}")
+        field_name = f"{self.where}{name}" if name else (self.where.rstrip(".") or "input")
+        self.problems.append(f"{field_name}: {message}")
 
 
 def parse_input(event: Any, *, readable_buckets: set[str], results_bucket: str) -> list[Sample]:
@@ -104,8 +106,9 @@ def parse_input(event: Any, *, readable_buckets: set[str], results_bucket: str) 
         sample = _sample(item, _Problems(where, problems), readable_buckets, results_bucket)
         if sample is not None:
             samples.append(sample)
-    ids = [item.get("sampleId") for item in raw if isinstance(item, dict) and isinstance(item.get("sampleId"), str)]
-    for twice in sorted({i for i in ids if ids.count(i) > 1}):
+    ids = Counter(item.get("sampleId") for item in raw
+                  if isinstance(item, dict) and isinstance(item.get("sampleId"), str))
+    for twice in sorted(i for i, n in ids.items() if n > 1):
         problems.append(f"sampleId: {twice!r} appears twice (their results would overwrite each other)")
     if problems:
         raise InvalidSampleInput(problems)

@@ -151,7 +151,7 @@ def test_samples_share_top_level_fields_and_override_them():
     ({"samples": []}, "samples: expected a non-empty list"),
     ({"samples": [seed_input(sampleId="A"), seed_input(sampleId="A")]}, "'A' appears twice"),
     ({"sampleId": "A", "samples": [seed_input(sampleId="B")]}, "sampleId: belongs in each entry of samples"),
-    ({"samples": ["NA12878"]}, "samples[0].: expected a JSON object"),
+    ({"samples": ["NA12878"]}, "samples[0]: expected a JSON object"),
 ])
 def test_sample_lists_must_be_well_formed(event, message):
     assert message in problems(event)
