@@ -3,6 +3,7 @@ import pulumi
 
 from components.alerts import AlertTopic, AlertTopicArgs
 from components.credentials import CredentialResponse, CredentialResponseArgs
+from components.genomics import GenomicsPipeline, GenomicsPipelineArgs
 from components.settings import load, raw_config
 from components.snapshots import SnapshotManagement, SnapshotManagementArgs
 
@@ -21,3 +22,8 @@ if settings.is_primary and settings.credential_response.enabled:
         settings=settings.credential_response, alert_emails=settings.alert_emails,
         log_retention_days=settings.log_retention_days))
     pulumi.export("credentialResponseStateMachineArn", credentials.state_machine_arn)
+
+if settings.is_primary and settings.genomics.enabled:
+    genomics = GenomicsPipeline("genomics", GenomicsPipelineArgs(
+        settings=settings.genomics, alerts=alerts, log_retention_days=settings.log_retention_days))
+    pulumi.export("genomicsStateMachineArn", genomics.state_machine_arn)

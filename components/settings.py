@@ -262,22 +262,25 @@ def _bucket_sync(raw: Any, problems: list[str]) -> BucketSyncSettings:
     return settings
 
 
+IMAGE_KEYS = (("isaac", "isaac"), ("strelka", "strelka"), ("snpeff", "snpeff"), ("samtools_stats", "samtoolsStats"))
+IMAGE = re.compile(r"^\S+$")
+
+
 def _genomics(raw: Any, problems: list[str]) -> GenomicsSettings:
     r = _Reader("opsflows:genomics", raw, problems)
     r.unknown({"enabled", "subnetIds", "securityGroupIds", "maxVcpus", "instanceTypes", "images",
                "resultsBucket", "inputBuckets", "onDemandFallback", "scratchVolumeGiB", "maxConcurrentSamples"})
     images = _Reader("opsflows:genomics.images", r.raw.get("images"), problems)
-    images.unknown({"isaac", "strelka", "snpeff", "samtoolsStats"})
+    images.unknown({key for _, key in IMAGE_KEYS})
     settings = GenomicsSettings(
         enabled=r.boolean("enabled", False),
         subnet_ids=tuple(r.strings("subnetIds", [], re.compile(r"^subnet-[0-9a-f]+$"), "a list of subnet ids")),
         security_group_ids=tuple(r.strings("securityGroupIds", [], re.compile(r"^sg-[0-9a-f]+$"),
                                            "a list of security group ids")),
-        max_vcpus=r.integer("maxVcpus", 256, 1, 100_000),
+        max_vcpus=r.integer("maxVcpus", 256, 32, 100_000),     # isaac and strelka jobs need 32 vCPUs
         instance_types=tuple(r.strings("instanceTypes", ["optimal"])),
-        images=GenomicsImages(**{attr: images.string(key, None, allowed="a container image URI") for attr, key in
-                                 (("isaac", "isaac"), ("strelka", "strelka"), ("snpeff", "snpeff"),
-                                  ("samtools_stats", "samtoolsStats"))}),
+        images=GenomicsImages(**{attr: images.string(key, None, IMAGE, "a container image URI without spaces")
+                                 for attr, key in IMAGE_KEYS}),
         results_bucket=r.string("resultsBucket", None, BUCKET, "an S3 bucket name"),
         input_buckets=tuple(r.strings("inputBuckets", [], BUCKET, "a list of S3 bucket names")),
         on_demand_fallback=r.boolean("onDemandFallback", False),
@@ -288,4 +291,8 @@ def _genomics(raw: Any, problems: list[str]) -> GenomicsSettings:
         r.required("subnetIds", settings.subnet_ids, "when genomics is enabled (Batch needs a VPC)")
         r.required("securityGroupIds", settings.security_group_ids, "when genomics is enabled")
         r.required("resultsBucket", settings.results_bucket, "when genomics is enabled")
+        # No public images take the seed's tool arguments: each is built from the seed's tools/<tool>/docker.
+        for attr, key in IMAGE_KEYS:
+            images.required(key, getattr(settings.images, attr),
+                            "when genomics is enabled: the container image URI of that tool (e.g. an ECR repository)")
     return settings

@@ -1,0 +1,1 @@
+"""Genomics pipeline: validate the execution input and plan each sample's four AWS Batch jobs."""
