@@ -1,0 +1,131 @@
+"""The merge of two sorted listings: which objects to copy, which are unchanged, which are orphans. Pure: no AWS.
+
+S3 lists keys in UTF-8 binary order, which for Python strings is code point order, so a single forward pass over
+the source and destination listings (both relative to their prefixes) classifies every key with no per-object
+request. The pass pulls one page at a time from whichever side runs out; it can stop between pages (a budget per
+Lambda invocation) and resume later from `cursor`: every key <= cursor is classified, nothing after it is.
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+from .model import is_multipart_etag
+
+
+@dataclass(frozen=True)
+class Entry:
+    key: str        # relative to the side's prefix
+    size: int
+    etag: str       # without quotes
+
+
+@dataclass(frozen=True)
+class Copy:
+    entry: Entry            # the source object
+    reason: str             # "missing" | "changed" | "verify"
+
+    @property
+    def verify(self) -> bool:
+        """The listing cannot decide: same size, the destination has a multipart ETag that differs from the
+        source's. A copy made by opsflows with a different part layout records the source ETag in its metadata;
+        the copier reads it (one HEAD, only for these) before copying."""
+        return self.reason == "verify"
+
+
+def compare(source: Entry, destination: Entry) -> str | None:
+    """None if unchanged, else why it must be copied."""
+    if source.size != destination.size:
+        return "changed"
+    if source.etag == destination.etag:
+        return None
+    return "verify" if is_multipart_etag(destination.etag) else "changed"
+
+
+class Side:
+    """One bucket's listing, fetched a page at a time."""
+
+    def __init__(self, pages: Iterator[list[Entry]]):
+        self._pages = pages
+        self.buffer: deque[Entry] = deque()
+        self.exhausted = False
+        self.pages = 0
+        self.listed = 0
+
+    def needs_page(self) -> bool:
+        return not self.buffer and not self.exhausted
+
+    def fetch(self) -> None:
+        page = next(self._pages, None)
+        if page is None:
+            self.exhausted = True
+            return
+        self.pages += 1
+        self.buffer.extend(page)
+
+    def take(self) -> Entry:
+        self.listed += 1
+        return self.buffer.popleft()
+
+
+@dataclass
+class RangeScan:
+    """What one pass found, and where it stopped."""
+
+    copies: list[Copy] = field(default_factory=list)
+    orphans: list[Entry] = field(default_factory=list)
+    unchanged: int = 0
+    listed_source: int = 0
+    listed_destination: int = 0
+    pages_source: int = 0
+    pages_destination: int = 0
+    cursor: str | None = None          # every key <= cursor is classified
+    done: bool = False                 # both listings are exhausted
+
+
+def merge(source_pages: Iterator[list[Entry]], destination_pages: Iterator[list[Entry]], *,
+          start_after: str | None, stop: Callable[[RangeScan], bool],
+          on_copy: Callable[[Copy], None] | None = None) -> RangeScan:
+    """Classify keys after `start_after` until both listings end, or `stop(progress)` says so when a page is due.
+
+    `stop` is asked only before fetching a page and only once this pass has classified something, so every pass
+    makes progress and stops on a key boundary: the side that needs a page resumes exactly where its listing
+    left off; the other side re-lists at most the rest of one page.
+    """
+    source, destination = Side(source_pages), Side(destination_pages)
+    scan = RangeScan(cursor=start_after)
+    add_copy = on_copy or scan.copies.append
+
+    def sync_counts() -> None:
+        scan.listed_source, scan.listed_destination = source.listed, destination.listed
+        scan.pages_source, scan.pages_destination = source.pages, destination.pages
+
+    while True:
+        if source.needs_page() or destination.needs_page():
+            sync_counts()
+            if scan.cursor != start_after and stop(scan):
+                return scan
+            for side in (source, destination):
+                if side.needs_page():
+                    side.fetch()
+            continue
+        if not source.buffer and not destination.buffer:
+            break
+        if not destination.buffer or (source.buffer and source.buffer[0].key < destination.buffer[0].key):
+            entry = source.take()
+            add_copy(Copy(entry, "missing"))
+        elif not source.buffer or destination.buffer[0].key < source.buffer[0].key:
+            entry = destination.take()
+            scan.orphans.append(entry)
+        else:
+            entry, other = source.take(), destination.take()
+            reason = compare(entry, other)
+            if reason is None:
+                scan.unchanged += 1
+            else:
+                add_copy(Copy(entry, reason))
+        scan.cursor = entry.key
+    sync_counts()
+    scan.done = True
+    return scan

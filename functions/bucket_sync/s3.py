@@ -1,0 +1,61 @@
+"""The S3 calls bucket sync makes: where a bucket is, its listing page by page, and the state bucket's manifests."""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Iterator
+
+from botocore.exceptions import ClientError
+
+from common.aws import client, home_region
+from common.errors import error_code
+
+from .merge import Entry
+from .model import BucketNotFound, BucketNotReachable, Location, clean_etag
+
+PAGE_SIZE = 1000            # ListObjectsV2's maximum: the lower bound counts pages of 1,000
+
+
+def s3(region: str | None = None) -> Any:
+    return client("s3", region)
+
+
+def bucket_region(bucket: str) -> str:
+    """The bucket's region, from one HeadBucket, which also proves that it exists and that we may list it."""
+    try:
+        response = s3().head_bucket(Bucket=bucket)
+    except ClientError as exc:
+        code = error_code(exc)
+        if code in ("404", "NoSuchBucket"):
+            raise BucketNotFound(f"bucket {bucket!r} does not exist") from exc
+        if code in ("403", "AccessDenied"):
+            raise BucketNotReachable(f"bucket {bucket!r} exists but this workflow may not list it (403)") from exc
+        raise BucketNotReachable(f"bucket {bucket!r} answered HeadBucket with {code}") from exc
+    headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    return response.get("BucketRegion") or headers.get("x-amz-bucket-region") or home_region()
+
+
+def listing(location: Location, start_after: str | None) -> Iterator[list[Entry]]:
+    """The objects under the location's prefix after `start_after` (relative), one page (one request) at a time.
+    Keys come back relative to the prefix; the paginator fetches a page only when the merge asks for it."""
+    params: dict[str, Any] = {"Bucket": location.bucket, "Prefix": location.prefix,
+                              "PaginationConfig": {"PageSize": PAGE_SIZE}}
+    if start_after is not None:
+        params["StartAfter"] = location.key(start_after)
+    cut = len(location.prefix)
+    for page in s3(location.region).get_paginator("list_objects_v2").paginate(**params):
+        yield [Entry(o["Key"][cut:], o["Size"], clean_etag(o["ETag"])) for o in page.get("Contents", [])]
+
+
+def state_bucket() -> str:
+    return os.environ["STATE_BUCKET"]
+
+
+def put_manifest(key: str, body: Any) -> None:
+    """A JSON manifest in the state bucket (owned by opsflows, expired by a lifecycle rule)."""
+    s3().put_object(Bucket=state_bucket(), Key=key, Body=json.dumps(body, separators=(",", ":")).encode(),
+                    ContentType="application/json")
+
+
+def get_manifest(key: str) -> Any:
+    return json.loads(s3().get_object(Bucket=state_bucket(), Key=key)["Body"].read())

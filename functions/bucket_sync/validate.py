@@ -1,0 +1,38 @@
+"""Validate a sync request before anything is written: allowed buckets, no overlap, both buckets exist and are
+reachable (one HeadBucket each, which also tells their regions). A continuation execution is validated again."""
+from __future__ import annotations
+
+import json
+import os
+import re
+
+from common.handler import lambda_handler
+
+from .model import InvalidSyncInput, parse_request
+from .s3 import bucket_region
+from .state import ScanState
+
+UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def allowed_buckets() -> set[str]:
+    return set(json.loads(os.environ.get("ALLOWED_BUCKETS", "[]")))
+
+
+def validate(execution_input: dict, execution: str, allowed: set[str]) -> dict:
+    request = parse_request(execution_input, allowed)
+    request = request.with_regions(bucket_region(request.source.bucket), bucket_region(request.destination.bucket))
+    continuation = execution_input.get("continuation") if isinstance(execution_input, dict) else None
+    if continuation is None:
+        state, results = ScanState(run=UNSAFE.sub("-", execution)[:80] or "run"), []
+    else:
+        if not isinstance(continuation, dict) or not isinstance(continuation.get("copyResults", []), list):
+            raise InvalidSyncInput("continuation must be the object a previous execution of this workflow passed on")
+        state, results = ScanState.from_json(continuation.get("scan")), continuation.get("copyResults", [])
+        state.iterations = 0
+    return {"request": request.to_json(), "scan": state.to_json(), "copyResults": results}
+
+
+@lambda_handler
+def handler(event: dict, context: object) -> dict:
+    return validate(event.get("input"), event.get("execution") or "run", allowed_buckets())
