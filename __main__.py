@@ -2,6 +2,7 @@
 import pulumi
 
 from components.alerts import AlertTopic, AlertTopicArgs
+from components.bucket_sync import BucketSync, BucketSyncArgs
 from components.credentials import CredentialResponse, CredentialResponseArgs
 from components.genomics import GenomicsPipeline, GenomicsPipelineArgs
 from components.settings import load, raw_config
@@ -27,3 +28,9 @@ if settings.is_primary and settings.genomics.enabled:
     genomics = GenomicsPipeline("genomics", GenomicsPipelineArgs(
         settings=settings.genomics, alerts=alerts, log_retention_days=settings.log_retention_days))
     pulumi.export("genomicsStateMachineArn", genomics.state_machine_arn)
+
+if settings.is_primary and settings.bucket_sync.enabled:
+    bucket_sync = BucketSync("bucket-sync", BucketSyncArgs(
+        settings=settings.bucket_sync, region=settings.home_region, alerts=alerts,
+        log_retention_days=settings.log_retention_days))
+    pulumi.export("bucketSyncStateMachineArn", bucket_sync.state_machine_arn)

@@ -111,10 +111,13 @@ class CredentialResponseSettings:
 @dataclass(frozen=True)
 class BucketSyncSettings:
     enabled: bool = True
-    allowed_buckets: tuple[str, ...] = ()
-    multipart_threshold_bytes: int = 5 * 1024**3
-    part_size_bytes: int = 512 * 1024**2
-    max_concurrency: int = 40
+    allowed_buckets: tuple[str, ...] = ()        # the only buckets the sync may list, read, write, delete in
+    multipart_threshold_bytes: int = 5 * 1024**3    # larger objects are copied with UploadPartCopy
+    part_size_bytes: int = 512 * 1024**2         # part size when the source's own layout cannot be reproduced
+    max_concurrency: int = 40                    # copy/delete child executions running at once (8 objects each)
+    pages_per_scan: int = 1000                   # listing pages per bucket in one Scan invocation
+    scans_per_execution: int = 500               # Scan loops in one execution before it continues as a new one
+    batch_objects: int = 1000                    # objects per copy child execution
 
 
 @dataclass(frozen=True)
@@ -251,14 +254,23 @@ def _credential_response(raw: Any, problems: list[str]) -> CredentialResponseSet
 
 def _bucket_sync(raw: Any, problems: list[str]) -> BucketSyncSettings:
     r = _Reader("opsflows:bucketSync", raw, problems)
-    r.unknown({"enabled", "allowedBuckets", "multipartThresholdBytes", "partSizeBytes", "maxConcurrency"})
+    r.unknown({"enabled", "allowedBuckets", "multipartThresholdBytes", "partSizeBytes", "maxConcurrency",
+               "pagesPerScan", "scansPerExecution", "batchObjects"})
     settings = BucketSyncSettings(
         enabled=r.boolean("enabled", True),
         allowed_buckets=tuple(r.strings("allowedBuckets", [], BUCKET, "a list of S3 bucket names")),
+        # S3 parts are 5 MiB to 5 GiB; CopyObject copies at most 5 GiB.
         multipart_threshold_bytes=r.integer("multipartThresholdBytes", 5 * 1024**3, 5 * 1024**2, 5 * 1024**3),
         part_size_bytes=r.integer("partSizeBytes", 512 * 1024**2, 5 * 1024**2, 5 * 1024**3),
-        max_concurrency=r.integer("maxConcurrency", 40, 1, 10_000),
+        max_concurrency=r.integer("maxConcurrency", 40, 1, 10_000),      # Distributed Map allows 10,000
+        pages_per_scan=r.integer("pagesPerScan", 1000, 1, 10_000),
+        # ~15 history events per scan: 1,500 scans stay far below the 25,000-event limit.
+        scans_per_execution=r.integer("scansPerExecution", 500, 1, 1500),
+        # A batch must fit a 256 KiB child input; the copier also cuts batches by payload and bytes.
+        batch_objects=r.integer("batchObjects", 1000, 1, 1000),
     )
+    if len(set(settings.allowed_buckets)) != len(settings.allowed_buckets):
+        r.fail("allowedBuckets", list(settings.allowed_buckets), "a list without duplicates")
     return settings
 
 

@@ -9,7 +9,7 @@ from common.errors import InvalidInput, OpsflowsError
 
 BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 MAX_KEY_BYTES = 1024
-INPUT_KEYS = {"source", "destination", "prefix", "dryRun", "deleteOrphans", "maxDeletes", "continuation"}
+INPUT_KEYS = {"source", "destination", "prefix", "dryRun", "deleteOrphans", "maxDeletes"}
 
 
 class InvalidSyncInput(InvalidInput):
@@ -102,7 +102,7 @@ def parse_request(event: Any, allowed_buckets: set[str]) -> SyncRequest:
     unknown = sorted(set(event) - INPUT_KEYS)
     if unknown:
         raise InvalidSyncInput(f"unknown input key(s) {', '.join(unknown)}; known keys are "
-                               + ", ".join(sorted(INPUT_KEYS - {'continuation'})))
+                               + ", ".join(sorted(INPUT_KEYS)))
     prefix = event.get("prefix", "")
     if not isinstance(prefix, str):
         raise InvalidSyncInput(f"prefix must be a string, got {prefix!r}")

@@ -33,7 +33,7 @@ def orphan_prefix(run: str) -> str:
 def scan(request: SyncRequest, state: ScanState, copy_results: list, *, pages_per_scan: int, batch_objects: int,
          remaining_ms: Callable[[], float] = lambda: float("inf")) -> ScanState:
     state.iterations += 1
-    state.manifest = None
+    state.phase, state.manifest = "scan", None
     tally(state, copy_results, request)
     if not state.listingDone:
         scan_range(request, state, pages_per_scan=pages_per_scan, batch_objects=batch_objects,
@@ -105,4 +105,4 @@ def handler(event: dict, context: object) -> dict:
                  pages_per_scan=int(os.environ.get("PAGES_PER_SCAN", "1000")),
                  batch_objects=int(os.environ.get("BATCH_OBJECTS", "1000")),
                  remaining_ms=remaining or (lambda: float("inf")))
-    return {"request": event["request"], "scan": state.to_json(), "copyResults": []}
+    return {**event, "scan": state.to_json(), "copyResults": []}

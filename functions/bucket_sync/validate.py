@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from typing import Any
 
 from common.handler import lambda_handler
 
@@ -19,18 +20,23 @@ def allowed_buckets() -> set[str]:
     return set(json.loads(os.environ.get("ALLOWED_BUCKETS", "[]")))
 
 
-def validate(execution_input: dict, execution: str, allowed: set[str]) -> dict:
-    request = parse_request(execution_input, allowed)
-    request = request.with_regions(bucket_region(request.source.bucket), bucket_region(request.destination.bucket))
+def validate(execution_input: Any, execution: str, allowed: set[str]) -> dict:
+    """The first state: {"input", "request", "scan", "copyResults"}. `execution_input` is the user's request, or
+    {"continuation": {"input", "scan", "copyResults"}} from a previous execution of this workflow."""
     continuation = execution_input.get("continuation") if isinstance(execution_input, dict) else None
     if continuation is None:
-        state, results = ScanState(run=UNSAFE.sub("-", execution)[:80] or "run"), []
+        user_input, state, results = execution_input, ScanState(run=UNSAFE.sub("-", execution)[:80] or "run"), []
     else:
-        if not isinstance(continuation, dict) or not isinstance(continuation.get("copyResults", []), list):
-            raise InvalidSyncInput("continuation must be the object a previous execution of this workflow passed on")
+        if set(execution_input) != {"continuation"} or not isinstance(continuation, dict) \
+                or not isinstance(continuation.get("copyResults", []), list):
+            raise InvalidSyncInput("continuation must be the only key, as a previous execution of this workflow "
+                                   "passes it on")
+        user_input = continuation.get("input")
         state, results = ScanState.from_json(continuation.get("scan")), continuation.get("copyResults", [])
         state.iterations = 0
-    return {"request": request.to_json(), "scan": state.to_json(), "copyResults": results}
+    request = parse_request(user_input, allowed)
+    request = request.with_regions(bucket_region(request.source.bucket), bucket_region(request.destination.bucket))
+    return {"input": user_input, "request": request.to_json(), "scan": state.to_json(), "copyResults": results}
 
 
 @lambda_handler

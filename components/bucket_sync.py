@@ -1,0 +1,235 @@
+"""S3 bucket sync: make a destination (bucket or bucket/prefix) equal to a source, at any size, for the fewest
+S3 requests, in executions whose history stays small.
+
+    Validate -> Scan -> Next? --copy--> CopyBatches (Distributed Map) -> Continue? -> Scan ...
+                             --scan--> Continue? -> Scan ...            (or ContinueAsNew: a new execution)
+                             --delete-> DeleteOrphans (Distributed Map) -> Done
+                             --done--> Done
+
+Why this shape (the seed HEADs every object on both sides and loops in one execution until 25,000 events):
+
+- Requests at the lower bound. Both listings are sorted (UTF-8 binary order), so one merge of the two finds the
+  objects to copy (missing, or size/ETag differ), the unchanged ones and the orphans with no per-object request:
+  a Scan lists ceil(N/1000) pages per bucket, then there is one CopyObject per object to copy and one
+  DeleteObjects per 1,000 orphans. A Scan stops between pages (a budget of `pagesPerScan` pages, 400 copy
+  batches, or Lambda time) on a key boundary and the next resumes with StartAfter: the side that needed a page
+  loses nothing, the other re-lists at most one page per Scan (<0.1% at the default budget). Validation costs one
+  HeadBucket per bucket (existence, access, region) per execution. The state bucket's manifests cost one PUT and
+  one GET per Scan with copies or orphans, and one LIST per 1,000 orphan manifests.
+- Unchanged objects are never copied again, judged from the listings alone. An ETag is the MD5 of a single-part
+  object, or MD5-of-part-MD5s-N for a multipart one, so a plain CopyObject of a multipart source would produce
+  a different ETag and be re-copied on every run. The copier therefore copies every multipart source (and
+  anything over `multipartThresholdBytes`) with UploadPartCopy in the source's own part layout (part size and
+  count from one HEAD with PartNumber=1, which also gives the metadata a multipart upload must be given again):
+  the ETag comes out identical. Where the layout cannot be reproduced (a single-part source over the threshold,
+  uneven parts) the copy records the source ETag in x-amz-meta-opsflows-source-etag; the merge marks such pairs
+  (same size, destination ETag multipart, different) "verify" and the copier HEADs just those before copying.
+  Limitation: SSE-KMS ETags are not content hashes, so KMS-encrypted objects look changed on every run.
+- Bounded history at any size. Lambdas do the real work (list pages + merge + write manifests; copy a batch;
+  delete a manifest's orphans); Step Functions fans out. Copies and deletes run as Distributed Map child
+  executions (own histories; MaxConcurrency = `maxConcurrency`, each child copies 8 objects at a time), reading
+  their work from JSON manifests in the state bucket, so payloads stay small. The parent records ~15 events per
+  Scan loop; after `scansPerExecution` loops it starts a new execution of itself (startExecution.sync:2) with the
+  scan state, whose output becomes its own, so no execution approaches 25,000 events however large the buckets.
+- Safety. Nothing is written before validation (allowed buckets, no overlap, both reachable). The source is only
+  read; copies are conditional on the listed ETag. Deletes run only after every copy succeeded, only if the
+  orphan count is within `maxDeletes`, only from manifests made for this destination, never inside the source.
+  dryRun writes nothing at all. Any failure: one alert, then FAILED.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from .alerts import AlertTopic
+from .asl import TRANSIENT, catch_all, definition, invoke
+from .function import Function, FunctionArgs
+from .iam import allow, policy_document
+from .settings import BucketSyncSettings
+from .workflow import Workflow, WorkflowArgs
+
+WORKFLOW = "bucket-sync"
+MANIFESTS_KEPT_DAYS = 7
+# S3's own throttling and transient errors, as the handlers name them (common.errors): retried with backoff.
+S3_TRANSIENT = {"ErrorEquals": ["SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout"],
+                "IntervalSeconds": 2, "BackoffRate": 2.0, "MaxAttempts": 6, "JitterStrategy": "FULL"}
+
+
+@dataclass(frozen=True)
+class BucketSyncArgs:
+    settings: BucketSyncSettings
+    region: str                     # the stack's region: functions, state machine, state bucket
+    alerts: AlertTopic
+    log_retention_days: int = 30
+
+
+class BucketSync(pulumi.ComponentResource):
+    """S3 bucket sync on demand: Validate -> Scan/CopyBatches loop -> DeleteOrphans (see the module docstring)."""
+
+    def __init__(self, name: str, args: BucketSyncArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("opsflows:bucket_sync:BucketSync", name, None, opts)
+        inside = pulumi.ResourceOptions(parent=self)
+        s = args.settings
+        account = aws.get_caller_identity_output().account_id
+
+        state = state_bucket(f"{name}-state", inside)
+        manifests = state.arn.apply(lambda a: f"{a}/runs/*")
+        buckets = [f"arn:aws:s3:::{b}" for b in s.allowed_buckets]
+        objects = [f"{b}/*" for b in buckets]
+
+        def only_allowed(actions: list[str], resources: list[str], sid: str) -> list[dict]:
+            # No allowed buckets: the function may touch none (Validate refuses every input).
+            return [allow(actions, resources, sid=sid)] if resources else []
+
+        common = dict(log_retention_days=args.log_retention_days)
+        validate = Function(f"{name}-validate", FunctionArgs(
+            package="bucket_sync", handler="validate.handler", timeout=30,
+            description="Validate a bucket sync request: allowed, not overlapping, both buckets reachable",
+            environment={"ALLOWED_BUCKETS": pulumi.Output.json_dumps(list(s.allowed_buckets))},
+            statements=only_allowed(["s3:ListBucket"], buckets, "HeadAllowedBuckets"), **common), inside)
+        scan = Function(f"{name}-scan", FunctionArgs(
+            package="bucket_sync", handler="scan.handler", timeout=900, memory=1769,
+            description="List both buckets a range at a time, merge, write copy and orphan manifests",
+            environment={"STATE_BUCKET": state.bucket, "PAGES_PER_SCAN": str(s.pages_per_scan),
+                         "BATCH_OBJECTS": str(s.batch_objects)},
+            statements=[*only_allowed(["s3:ListBucket"], buckets, "ListAllowedBuckets"),
+                        allow("s3:PutObject", manifests, sid="WriteManifests")], **common), inside)
+        copy = Function(f"{name}-copy", FunctionArgs(
+            package="bucket_sync", handler="copy.handler", timeout=900, memory=512,
+            description="Copy one batch of objects (CopyObject, or UploadPartCopy in the source's part layout)",
+            environment={"MULTIPART_THRESHOLD_BYTES": str(s.multipart_threshold_bytes),
+                         "PART_SIZE_BYTES": str(s.part_size_bytes)},
+            statements=[
+                # Any allowed bucket may be a source (read) or a destination (write); the code never writes to
+                # the source of a run and copies only what it listed (CopySourceIfMatch).
+                *only_allowed(["s3:GetObject", "s3:GetObjectTagging"], objects, "ReadSources"),
+                *only_allowed(["s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload"], objects,
+                              "WriteDestinations"),
+            ], **common), inside)
+        delete = Function(f"{name}-delete", FunctionArgs(
+            package="bucket_sync", handler="delete.handler", timeout=300,
+            description="Delete one manifest's orphans from the destination, 1,000 keys per DeleteObjects",
+            environment={"STATE_BUCKET": state.bucket},
+            statements=[allow("s3:GetObject", manifests, sid="ReadManifests"),
+                        *only_allowed(["s3:DeleteObject"], objects, "DeleteOrphans")], **common), inside)
+
+        asl = sync_definition(validate=validate.arn, scan=scan.arn, copy=copy.arn, delete=delete.arn,
+                              state_bucket=state.bucket, settings=s, alerts_topic_arn=args.alerts.arn)
+        flow = Workflow(f"{name}-flow", WorkflowArgs(
+            definition=pulumi.Output.json_dumps(asl), alerts=args.alerts, invokes=[validate, scan, copy, delete],
+            statements=[allow("s3:GetObject", manifests, sid="MapReadsCopyManifests"),
+                        allow("s3:ListBucket", state.arn, sid="MapListsOrphanManifests")],
+            log_retention_days=args.log_retention_days,
+            description="S3 bucket sync: copy missing/changed objects, delete orphans"), inside)
+
+        # Statements naming the state machine itself (Distributed Map children, continuing as a new execution)
+        # can only be written once it exists, so they are a second policy on its role.
+        executions = pulumi.Output.concat("arn:aws:states:", args.region, ":", account, ":execution:", flow.name)
+        aws.iam.RolePolicy(f"{name}-flow-self", role=flow.role.id, policy=policy_document([
+            allow("states:StartExecution", flow.arn, sid="StartChildAndContinuationExecutions"),
+            allow(["states:DescribeExecution", "states:StopExecution"],
+                  [pulumi.Output.concat(executions, "/*"), pulumi.Output.concat(executions, ":*")],
+                  sid="FollowOwnExecutions"),
+            allow(["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+                  pulumi.Output.concat("arn:aws:events:", args.region, ":", account,
+                                       ":rule/StepFunctionsGetEventsForStepFunctionsExecutionRule"),
+                  sid="SyncIntegrationRule"),
+        ]), opts=inside)
+
+        self.state_machine_arn = flow.arn
+        self.state_bucket = state.bucket
+        self.register_outputs({"stateMachineArn": flow.arn, "stateBucket": state.bucket})
+
+
+def state_bucket(name: str, opts: pulumi.ResourceOptions) -> aws.s3.Bucket:
+    """The run manifests' bucket: private, encrypted, TLS only, and every manifest expired after a week."""
+    bucket = aws.s3.Bucket(name, force_destroy=True, opts=opts)          # holds only disposable manifests
+    aws.s3.BucketPublicAccessBlock(f"{name}-private", bucket=bucket.id, block_public_acls=True,
+                                   block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True,
+                                   opts=opts)
+    aws.s3.BucketOwnershipControls(f"{name}-owner", bucket=bucket.id, rule=aws.s3.BucketOwnershipControlsRuleArgs(
+        object_ownership="BucketOwnerEnforced"), opts=opts)
+    aws.s3.BucketServerSideEncryptionConfiguration(f"{name}-sse", bucket=bucket.id, rules=[
+        aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+            apply_server_side_encryption_by_default=aws.s3.
+            BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(sse_algorithm="AES256"))],
+        opts=opts)
+    aws.s3.BucketLifecycleConfiguration(f"{name}-expiry", bucket=bucket.id, rules=[
+        aws.s3.BucketLifecycleConfigurationRuleArgs(
+            id="expire-run-manifests", status="Enabled",
+            filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix="runs/"),
+            expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=MANIFESTS_KEPT_DAYS))], opts=opts)
+    aws.s3.BucketPolicy(f"{name}-tls", bucket=bucket.id, policy=policy_document([{
+        "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+        "Resource": [bucket.arn, pulumi.Output.concat(bucket.arn, "/*")],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]), opts=opts)
+    return bucket
+
+
+def distributed_map(state: str, *, reader: dict, selector: dict, child: str, function_arn, max_concurrency: int,
+                    next: str, result_path: str | None) -> dict:
+    """A Distributed Map whose child executions each run one Lambda task; any failed child fails the Map."""
+    return {
+        "Type": "Map",
+        "ItemReader": reader,
+        "ItemSelector": selector,
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": child,
+            "States": {child: {"Type": "Task", "Resource": function_arn, "Retry": [S3_TRANSIENT, TRANSIENT],
+                               "End": True}},
+        },
+        "MaxConcurrency": max_concurrency,      # no ToleratedFailure*: AWS's default tolerates no failed child
+        "Label": child,
+        "ResultPath": result_path,
+        "Catch": catch_all(state),
+        "Next": next,
+    }
+
+
+def sync_definition(*, validate, scan, copy, delete, state_bucket, settings: BucketSyncSettings,
+                    alerts_topic_arn) -> dict:
+    states = {
+        "Validate": invoke("Validate", validate, next="Scan", retry=[S3_TRANSIENT],
+                           parameters={"input.$": "$", "execution.$": "$$.Execution.Name"}),
+        "Scan": invoke("Scan", scan, next="Next?", retry=[S3_TRANSIENT],
+                       comment="Count the last copies, list and merge the next range, write manifests"),
+        "Next?": {"Type": "Choice", "Default": "Done", "Choices": [
+            {"Variable": "$.scan.phase", "StringEquals": "copy", "Next": "CopyBatches"},
+            {"Variable": "$.scan.phase", "StringEquals": "scan", "Next": "Continue?"},
+            {"Variable": "$.scan.phase", "StringEquals": "delete", "Next": "DeleteOrphans"}]},
+        "CopyBatches": distributed_map(
+            "CopyBatches", child="Copy", function_arn=copy, max_concurrency=settings.max_concurrency,
+            next="Continue?", result_path="$.copyResults",
+            reader={"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "JSON"},
+                    "Parameters": {"Bucket": state_bucket, "Key.$": "$.scan.manifest"}},
+            selector={"request.$": "$.request", "items.$": "$$.Map.Item.Value.items"}),
+        "Continue?": {"Type": "Choice", "Default": "Scan", "Choices": [
+            {"Variable": "$.scan.iterations", "NumericGreaterThanEquals": settings.scans_per_execution,
+             "Next": "ContinueAsNew"}]},
+        "ContinueAsNew": {
+            "Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2",
+            "Comment": "Hand the scan state to a new execution (bounded history); its output becomes ours",
+            "Parameters": {"StateMachineArn.$": "$$.StateMachine.Id", "Input": {"continuation": {
+                "input.$": "$.input", "scan.$": "$.scan", "copyResults.$": "$.copyResults"}}},
+            "ResultSelector": {"output.$": "$.Output"}, "ResultPath": "$.continued",
+            "Retry": [TRANSIENT],
+            # The continuation alerted for itself: end FAILED without a second alert.
+            "Catch": [{"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.failure", "Next": "ContinuationFailed"},
+                      *catch_all("ContinueAsNew")],
+            "Next": "Continued"},
+        "Continued": {"Type": "Succeed", "OutputPath": "$.continued.output"},
+        "ContinuationFailed": {"Type": "Fail", "Error": "ContinuationFailed", "CausePath": "$.failure.Cause"},
+        "DeleteOrphans": distributed_map(
+            "DeleteOrphans", child="Delete", function_arn=delete, max_concurrency=settings.max_concurrency,
+            next="Done", result_path=None,
+            reader={"Resource": "arn:aws:states:::s3:listObjectsV2",
+                    "Parameters": {"Bucket": state_bucket,
+                                   "Prefix.$": "States.Format('runs/{}/orphans/', $.scan.run)"}},
+            selector={"request.$": "$.request", "manifest.$": "$$.Map.Item.Value.Key"}),
+        "Done": {"Type": "Succeed", "OutputPath": "$.scan.result"},
+    }
+    return definition(comment="Sync an S3 destination with a source: copy missing/changed objects, delete orphans.",
+                      start_at="Validate", states=states, workflow=WORKFLOW, alerts_topic_arn=alerts_topic_arn)
