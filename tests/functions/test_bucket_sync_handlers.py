@@ -1,0 +1,221 @@
+"""Bucket sync handlers against moto: validation, the scan (requests counted), copies that keep metadata, tags
+and ETags (multipart too), refused and failed copies, guarded deletes."""
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from bucket_sync import copy, delete, scan, validate
+from bucket_sync.model import BucketNotFound, OverlappingLocations, SyncRequest
+from bucket_sync.s3 import s3 as sync_client
+from bucket_sync.state import ScanState, TooManyDeletes
+from localcloud import patches
+
+REGION, OTHER = "us-west-2", "us-east-2"
+MIB = 1024**2
+STATE = "sync-state"
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    patches.apply_all()
+    monkeypatch.setenv("AWS_REGION", REGION)
+    monkeypatch.setenv("STATE_BUCKET", STATE)
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=REGION)
+        for bucket, region in (("src", OTHER), ("dst", REGION), (STATE, REGION)):
+            boto3.client("s3", region_name=region).create_bucket(
+                Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+        yield s3
+
+
+@pytest.fixture
+def requests():
+    """S3 requests the handlers make, per operation (counted on the handlers' own clients)."""
+    counted: Counter = Counter()
+
+    def count(model, **_):
+        counted[model.name] += 1
+    for region in (REGION, OTHER):
+        sync_client(region).meta.events.register("before-call.s3.*", count)
+    yield counted
+    for region in (REGION, OTHER):
+        sync_client(region).meta.events.unregister("before-call.s3.*", count)
+
+
+def request(**kw) -> SyncRequest:
+    return SyncRequest.from_json(validate.validate({"source": "src", "destination": "dst", **kw}, "run-1",
+                                                   {"src", "dst"})["request"])
+
+
+def keys(s3, bucket: str) -> list[str]:
+    return [o["Key"] for p in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket) for o in p.get("Contents", [])]
+
+
+def run_scans(req: SyncRequest, pages: int = 1000, batch: int = 1000) -> ScanState:
+    state = ScanState(run="run-1")
+    while True:
+        state = scan.scan(req, state, [], pages_per_scan=pages, batch_objects=batch)
+        if state.phase in ("delete", "done"):
+            return state
+
+
+def test_validate_finds_regions_and_refuses_before_any_write(aws):
+    out = validate.validate({"source": "src", "destination": "dst/copy/"}, "exec name!", {"src", "dst"})
+    assert out["request"]["source"]["region"] == OTHER and out["request"]["destination"]["region"] == REGION
+    assert out["request"]["destination"]["prefix"] == "copy/" and out["scan"]["run"] == "exec-name-"
+    with pytest.raises(BucketNotFound, match="'gone' does not exist"):
+        validate.validate({"source": "src", "destination": "gone"}, "r", {"src", "gone"})
+    with pytest.raises(OverlappingLocations):
+        validate.validate({"source": "dst/a", "destination": "dst/a/b"}, "r", {"dst"})
+    assert keys(aws, STATE) == []
+
+
+def test_scan_classifies_from_listings_alone_at_the_lower_bound(aws, requests):
+    for i in range(1500):
+        aws.put_object(Bucket="src", Key=f"k{i:05d}", Body=b"x")
+    for i in range(0, 1500, 2):
+        aws.put_object(Bucket="dst", Key=f"k{i:05d}", Body=b"x")          # unchanged
+    aws.put_object(Bucket="dst", Key="k00001", Body=b"stale")             # changed (size)
+    for i in range(30):
+        aws.put_object(Bucket="dst", Key=f"orphan/{i}", Body=b"o")
+    requests.clear()
+
+    state = run_scans(request())
+    c = state.counts
+    assert (c.listedSource, c.listedDestination, c.toCopy, c.skippedUnchanged, c.orphans) == (1500, 781, 750, 750, 30)
+    assert requests == {"ListObjectsV2": 2 + 1, "PutObject": 2}        # ceil(1500/1000) + ceil(781/1000); manifests
+    copies = json.loads(aws.get_object(Bucket=STATE, Key="runs/run-1/copy/000000.json")["Body"].read())
+    assert sum(len(b["items"]) for b in copies) == 750
+    orphans = json.loads(aws.get_object(Bucket=STATE, Key="runs/run-1/orphans/000000.json")["Body"].read())
+    assert orphans["destination"]["bucket"] == "dst" and len(orphans["keys"]) == 30
+    assert state.phase == "copy"
+
+
+def test_scan_in_small_steps_lists_each_page_about_once(aws, requests):
+    for i in range(2500):
+        aws.put_object(Bucket="src", Key=f"k{i:05d}", Body=b"x")
+    for i in range(1000, 3200):
+        aws.put_object(Bucket="dst", Key=f"k{i:05d}", Body=b"x")
+    requests.clear()
+    state, scans = ScanState(run="run-1"), 0
+    while state.phase not in ("delete", "done"):
+        state, scans = scan.scan(request(dryRun=True), state, [], pages_per_scan=1, batch_objects=1000), scans + 1
+    assert (state.counts.toCopy, state.counts.orphans, state.counts.skippedUnchanged) == (1000, 700, 1500)
+    assert requests["ListObjectsV2"] <= 3 + 3 + scans          # lower bound + at most one re-listed page a scan
+    assert requests["PutObject"] == 0 and keys(aws, STATE) == []  # dry run writes nothing, not even manifests
+    assert state.result["wouldCopy"] == 1000 and state.result["wouldDelete"] == 700
+
+
+def test_max_deletes_refuses_before_any_delete(aws):
+    for i in range(3):
+        aws.put_object(Bucket="dst", Key=f"o{i}", Body=b"o")
+    with pytest.raises(TooManyDeletes, match="would delete 3 orphan"):
+        run_scans(request(maxDeletes=2))
+    assert keys(aws, "dst") == ["o0", "o1", "o2"]
+
+
+def test_copy_keeps_metadata_content_type_and_tags(aws):
+    aws.put_object(Bucket="src", Key="a b+c%d?é", Body=b"hello", ContentType="text/plain",
+                   Metadata={"owner": "web"}, Tagging="team=blue&tier=1", CacheControl="max-age=60")
+    aws.put_object(Bucket="src", Key="empty", Body=b"")
+    etags = {k: aws.head_object(Bucket="src", Key=k)["ETag"].strip('"') for k in ("a b+c%d?é", "empty")}
+    out = copy.copy_batch(request(), [[k, 5 if k != "empty" else 0, etags[k], 0] for k in etags],
+                          threshold=5 * MIB, part_size=5 * MIB)
+    assert out == {"copied": 2, "bytes": 5, "skipped": 0, "failed": 0, "notAttempted": 0, "failures": []}
+    head = aws.head_object(Bucket="dst", Key="a b+c%d?é")
+    assert (head["ContentType"], head["Metadata"], head["CacheControl"]) == ("text/plain", {"owner": "web"},
+                                                                           "max-age=60")
+    assert head["ETag"].strip('"') == etags["a b+c%d?é"]
+    tags = aws.get_object_tagging(Bucket="dst", Key="a b+c%d?é")["TagSet"]
+    assert {t["Key"]: t["Value"] for t in tags} == {"team": "blue", "tier": "1"}
+
+
+def multipart_source(s3, key: str, parts: list[int]) -> str:
+    upload = s3.create_multipart_upload(Bucket="src", Key=key, ContentType="video/mp4", Metadata={"take": "2"},
+                                        Tagging="kind=raw")["UploadId"]
+    done = [{"PartNumber": n, "ETag": s3.upload_part(Bucket="src", Key=key, UploadId=upload, PartNumber=n,
+                                                     Body=bytes([n]) * size)["ETag"]}
+            for n, size in enumerate(parts, start=1)]
+    return s3.complete_multipart_upload(Bucket="src", Key=key, UploadId=upload,
+                                        MultipartUpload={"Parts": done})["ETag"].strip('"')
+
+
+def test_multipart_source_is_copied_in_its_own_layout_so_the_etag_matches(aws, requests):
+    etag = multipart_source(aws, "video", [5 * MIB, 5 * MIB, 1 * MIB])
+    requests.clear()
+    out = copy.copy_batch(request(), [["video", 11 * MIB, etag, 0]], threshold=5 * 1024**3, part_size=8 * MIB)
+    assert out["copied"] == 1
+    head = aws.head_object(Bucket="dst", Key="video")
+    assert head["ETag"].strip('"') == etag and head["ContentType"] == "video/mp4"
+    assert head["Metadata"]["take"] == "2"
+    assert aws.get_object_tagging(Bucket="dst", Key="video")["TagSet"] == [{"Key": "kind", "Value": "raw"}]
+    assert requests["UploadPartCopy"] == 3 and requests["HeadObject"] == 1 and requests["CopyObject"] == 0
+    assert aws.list_multipart_uploads(Bucket="dst").get("Uploads", []) == []
+
+
+def test_single_part_source_over_the_threshold_records_its_etag_and_is_not_copied_again(aws, requests):
+    aws.put_object(Bucket="src", Key="big", Body=b"z" * (6 * MIB))
+    etag = aws.head_object(Bucket="src", Key="big")["ETag"].strip('"')
+    copy.copy_batch(request(), [["big", 6 * MIB, etag, 0]], threshold=5 * MIB, part_size=5 * MIB)
+    head = aws.head_object(Bucket="dst", Key="big")
+    assert head["ETag"].strip('"') != etag and head["Metadata"][copy.SOURCE_ETAG] == etag
+
+    state = run_scans(request())                                  # the merge marks it "verify" ...
+    assert state.counts.toCopy == 1
+    manifest = json.loads(aws.get_object(Bucket=STATE, Key=state.manifest)["Body"].read())
+    requests.clear()
+    out = copy.copy_batch(request(), manifest[0]["items"], threshold=5 * MIB, part_size=5 * MIB)
+    assert out["skipped"] == 1 and out["copied"] == 0             # ... and one HEAD settles it
+    assert requests == {"HeadObject": 1}
+
+
+def test_a_source_changed_since_listing_is_a_failed_copy(aws):
+    aws.put_object(Bucket="src", Key="k", Body=b"v1")
+    listed = aws.head_object(Bucket="src", Key="k")["ETag"].strip('"')
+    aws.put_object(Bucket="src", Key="k", Body=b"v2")
+    out = copy.copy_batch(request(), [["k", 2, listed, 0], ["gone", 1, "abc", 0]], threshold=5 * MIB,
+                          part_size=5 * MIB)
+    assert out["copied"] == 0 and out["failed"] == 2
+    assert sorted(out["failures"]) == ["gone: NoSuchKey", "k: PreconditionFailed"]
+    assert keys(aws, "dst") == []
+
+
+def test_access_denied_stops_the_batch(aws, monkeypatch):
+    for i in range(20):
+        aws.put_object(Bucket="src", Key=f"k{i}", Body=b"x")
+    etag = aws.head_object(Bucket="src", Key="k0")["ETag"].strip('"')
+    monkeypatch.setattr(copy, "OBJECT_THREADS", 1)
+    client = sync_client(REGION)
+
+    def deny(params, **_):
+        from botocore.exceptions import ClientError
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "denied"}}, "CopyObject")
+    client.meta.events.register("before-call.s3.CopyObject", deny)
+    try:
+        out = copy.copy_batch(request(), [[f"k{i}", 1, etag, 0] for i in range(20)], threshold=5 * MIB,
+                              part_size=5 * MIB)
+    finally:
+        client.meta.events.unregister("before-call.s3.CopyObject", deny)
+    assert out["fatal"]["code"] == "AccessDenied" and out["notAttempted"] == 20 and out["copied"] == 0
+
+
+def test_delete_uses_batches_of_1000_and_refuses_foreign_manifests(aws, requests):
+    for i in range(2100):
+        aws.put_object(Bucket="dst", Key=f"o{i:05d}", Body=b"o")
+    aws.put_object(Bucket="dst", Key="keep", Body=b"k")
+    body = {"destination": {"bucket": "dst", "prefix": ""}, "keys": [f"o{i:05d}" for i in range(2100)]}
+    aws.put_object(Bucket=STATE, Key="runs/r/orphans/000000.json", Body=json.dumps(body))
+    requests.clear()
+    assert delete.delete_orphans(request(), "runs/r/orphans/000000.json") == {"deleted": 2100}
+    assert requests["DeleteObjects"] == 3 and keys(aws, "dst") == ["keep"]
+
+    aws.put_object(Bucket=STATE, Key="runs/r/orphans/000001.json", Body=json.dumps(
+        {"destination": {"bucket": "src", "prefix": ""}, "keys": ["keep"]}))
+    with pytest.raises(delete.RefusedDelete, match="not of s3://dst/"):
+        delete.delete_orphans(request(), "runs/r/orphans/000001.json")
+    assert keys(aws, "dst") == ["keep"]
