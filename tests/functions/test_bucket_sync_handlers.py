@@ -14,6 +14,7 @@ from bucket_sync.model import BucketNotFound, OverlappingLocations, SyncRequest
 from bucket_sync.s3 import s3 as sync_client
 from bucket_sync.state import ScanState, TooManyDeletes
 from localcloud import patches
+from localcloud.scenarios.bucket_sync import seed
 
 REGION, OTHER = "us-west-2", "us-east-2"
 MIB = 1024**2
@@ -76,16 +77,14 @@ def test_validate_finds_regions_and_refuses_before_any_write(aws):
 
 
 def test_scan_classifies_from_listings_alone_at_the_lower_bound(aws, requests):
-    for i in range(1500):
-        aws.put_object(Bucket="src", Key=f"k{i:05d}", Body=b"x")
-    for i in range(0, 1500, 2):
-        aws.put_object(Bucket="dst", Key=f"k{i:05d}", Body=b"x")          # unchanged
-    aws.put_object(Bucket="dst", Key="k00001", Body=b"stale")             # changed (size)
-    for i in range(30):
-        aws.put_object(Bucket="dst", Key=f"orphan/{i}", Body=b"o")
+    seed("src", ((f"k{i:05d}", b"x") for i in range(1500)))
+    seed("dst", ((f"k{i:05d}", b"x") for i in range(0, 1500, 2)))        # unchanged
+    seed("dst", {"k00001": b"stale"})                                    # changed (size)
+    seed("dst", ((f"orphan/{i}", b"o") for i in range(30)))
+    req = request()
     requests.clear()
 
-    state = run_scans(request())
+    state = run_scans(req)
     c = state.counts
     assert (c.listedSource, c.listedDestination, c.toCopy, c.skippedUnchanged, c.orphans) == (1500, 781, 750, 750, 30)
     assert requests == {"ListObjectsV2": 2 + 1, "PutObject": 2}        # ceil(1500/1000) + ceil(781/1000); manifests
@@ -93,18 +92,17 @@ def test_scan_classifies_from_listings_alone_at_the_lower_bound(aws, requests):
     assert sum(len(b["items"]) for b in copies) == 750
     orphans = json.loads(aws.get_object(Bucket=STATE, Key="runs/run-1/orphans/000000.json")["Body"].read())
     assert orphans["destination"]["bucket"] == "dst" and len(orphans["keys"]) == 30
-    assert state.phase == "copy"
+    assert state.phase == "delete" and state.result["deleted"] == 30
 
 
 def test_scan_in_small_steps_lists_each_page_about_once(aws, requests):
-    for i in range(2500):
-        aws.put_object(Bucket="src", Key=f"k{i:05d}", Body=b"x")
-    for i in range(1000, 3200):
-        aws.put_object(Bucket="dst", Key=f"k{i:05d}", Body=b"x")
+    seed("src", ((f"k{i:05d}", b"x") for i in range(2500)))
+    seed("dst", ((f"k{i:05d}", b"x") for i in range(1000, 3200)))
+    req = request(dryRun=True)
     requests.clear()
     state, scans = ScanState(run="run-1"), 0
     while state.phase not in ("delete", "done"):
-        state, scans = scan.scan(request(dryRun=True), state, [], pages_per_scan=1, batch_objects=1000), scans + 1
+        state, scans = scan.scan(req, state, [], pages_per_scan=1, batch_objects=1000), scans + 1
     assert (state.counts.toCopy, state.counts.orphans, state.counts.skippedUnchanged) == (1000, 700, 1500)
     assert requests["ListObjectsV2"] <= 3 + 3 + scans          # lower bound + at most one re-listed page a scan
     assert requests["PutObject"] == 0 and keys(aws, STATE) == []  # dry run writes nothing, not even manifests
@@ -147,8 +145,9 @@ def multipart_source(s3, key: str, parts: list[int]) -> str:
 
 def test_multipart_source_is_copied_in_its_own_layout_so_the_etag_matches(aws, requests):
     etag = multipart_source(aws, "video", [5 * MIB, 5 * MIB, 1 * MIB])
+    req = request()
     requests.clear()
-    out = copy.copy_batch(request(), [["video", 11 * MIB, etag, 0]], threshold=5 * 1024**3, part_size=8 * MIB)
+    out = copy.copy_batch(req, [["video", 11 * MIB, etag, 0]], threshold=5 * 1024**3, part_size=8 * MIB)
     assert out["copied"] == 1
     head = aws.head_object(Bucket="dst", Key="video")
     assert head["ETag"].strip('"') == etag and head["ContentType"] == "video/mp4"
@@ -165,11 +164,12 @@ def test_single_part_source_over_the_threshold_records_its_etag_and_is_not_copie
     head = aws.head_object(Bucket="dst", Key="big")
     assert head["ETag"].strip('"') != etag and head["Metadata"][copy.SOURCE_ETAG] == etag
 
-    state = run_scans(request())                                  # the merge marks it "verify" ...
-    assert state.counts.toCopy == 1
+    state = scan.scan(request(), ScanState(run="run-1"), [], pages_per_scan=1000, batch_objects=1000)
+    assert state.counts.toCopy == 1                               # the merge marks it "verify" ...
     manifest = json.loads(aws.get_object(Bucket=STATE, Key=state.manifest)["Body"].read())
+    req = request()
     requests.clear()
-    out = copy.copy_batch(request(), manifest[0]["items"], threshold=5 * MIB, part_size=5 * MIB)
+    out = copy.copy_batch(req, manifest[0]["items"], threshold=5 * MIB, part_size=5 * MIB)
     assert out["skipped"] == 1 and out["copied"] == 0             # ... and one HEAD settles it
     assert requests == {"HeadObject": 1}
 
@@ -186,8 +186,7 @@ def test_a_source_changed_since_listing_is_a_failed_copy(aws):
 
 
 def test_access_denied_stops_the_batch(aws, monkeypatch):
-    for i in range(20):
-        aws.put_object(Bucket="src", Key=f"k{i}", Body=b"x")
+    seed("src", ((f"k{i}", b"x") for i in range(20)))
     etag = aws.head_object(Bucket="src", Key="k0")["ETag"].strip('"')
     monkeypatch.setattr(copy, "OBJECT_THREADS", 1)
     client = sync_client(REGION)
@@ -205,13 +204,13 @@ def test_access_denied_stops_the_batch(aws, monkeypatch):
 
 
 def test_delete_uses_batches_of_1000_and_refuses_foreign_manifests(aws, requests):
-    for i in range(2100):
-        aws.put_object(Bucket="dst", Key=f"o{i:05d}", Body=b"o")
+    seed("dst", ((f"o{i:05d}", b"o") for i in range(2100)))
     aws.put_object(Bucket="dst", Key="keep", Body=b"k")
     body = {"destination": {"bucket": "dst", "prefix": ""}, "keys": [f"o{i:05d}" for i in range(2100)]}
     aws.put_object(Bucket=STATE, Key="runs/r/orphans/000000.json", Body=json.dumps(body))
+    req = request()
     requests.clear()
-    assert delete.delete_orphans(request(), "runs/r/orphans/000000.json") == {"deleted": 2100}
+    assert delete.delete_orphans(req, "runs/r/orphans/000000.json") == {"deleted": 2100}
     assert requests["DeleteObjects"] == 3 and keys(aws, "dst") == ["keep"]
 
     aws.put_object(Bucket=STATE, Key="runs/r/orphans/000001.json", Body=json.dumps(
