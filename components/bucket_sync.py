@@ -216,12 +216,15 @@ def sync_definition(*, validate, scan, copy, delete, state_bucket, settings: Buc
                 "input.$": "$.input", "scan.$": "$.scan", "copyResults.$": "$.copyResults"}}},
             "ResultSelector": {"output.$": "$.Output"}, "ResultPath": "$.continued",
             "Retry": [TRANSIENT],
-            # The continuation alerted for itself: end FAILED without a second alert.
+            # The continuation alerted for itself: end FAILED as it did, without a second alert.
             "Catch": [{"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.failure", "Next": "ContinuationFailed"},
                       *catch_all("ContinueAsNew")],
             "Next": "Continued"},
         "Continued": {"Type": "Succeed", "OutputPath": "$.continued.output"},
-        "ContinuationFailed": {"Type": "Fail", "Error": "ContinuationFailed", "CausePath": "$.failure.Cause"},
+        "ContinuationFailed": {"Type": "Pass", "Parameters": {"execution.$": "States.StringToJson($.failure.Cause)"},
+                               "ResultPath": "$.failure", "Next": "FailedAsContinued"},
+        "FailedAsContinued": {"Type": "Fail", "ErrorPath": "$.failure.execution.Error",
+                              "CausePath": "$.failure.execution.Cause"},
         "DeleteOrphans": distributed_map(
             "DeleteOrphans", child="Delete", function_arn=delete, max_concurrency=settings.max_concurrency,
             next="Done", result_path=None,

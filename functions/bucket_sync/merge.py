@@ -43,10 +43,13 @@ def compare(source: Entry, destination: Entry) -> str | None:
     return "verify" if is_multipart_etag(destination.etag) else "changed"
 
 
+Pages = Iterator[tuple[list[Entry], bool]]       # (entries, more pages after this one)
+
+
 class Side:
     """One bucket's listing, fetched a page at a time."""
 
-    def __init__(self, pages: Iterator[list[Entry]]):
+    def __init__(self, pages: Pages):
         self._pages = pages
         self.buffer: deque[Entry] = deque()
         self.exhausted = False
@@ -61,8 +64,10 @@ class Side:
         if page is None:
             self.exhausted = True
             return
+        entries, more = page
         self.pages += 1
-        self.buffer.extend(page)
+        self.buffer.extend(entries)
+        self.exhausted = not more           # the last page says so: no request to find out
 
     def take(self) -> Entry:
         self.listed += 1
@@ -84,7 +89,7 @@ class RangeScan:
     done: bool = False                 # both listings are exhausted
 
 
-def merge(source_pages: Iterator[list[Entry]], destination_pages: Iterator[list[Entry]], *,
+def merge(source_pages: Pages, destination_pages: Pages, *,
           start_after: str | None, stop: Callable[[RangeScan], bool],
           on_copy: Callable[[Copy], None] | None = None) -> RangeScan:
     """Classify keys after `start_after` until both listings end, or `stop(progress)` says so when a page is due.

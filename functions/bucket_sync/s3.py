@@ -35,16 +35,18 @@ def bucket_region(bucket: str) -> str:
     return response.get("BucketRegion") or headers.get("x-amz-bucket-region") or home_region()
 
 
-def listing(location: Location, start_after: str | None) -> Iterator[list[Entry]]:
-    """The objects under the location's prefix after `start_after` (relative), one page (one request) at a time.
-    Keys come back relative to the prefix; the paginator fetches a page only when the merge asks for it."""
+def listing(location: Location, start_after: str | None) -> Iterator[tuple[list[Entry], bool]]:
+    """The objects under the location's prefix after `start_after` (relative), one page (one request) at a time,
+    each with whether more pages follow. Keys come back relative to the prefix; the paginator fetches a page only
+    when the merge asks for it."""
     params: dict[str, Any] = {"Bucket": location.bucket, "Prefix": location.prefix,
                               "PaginationConfig": {"PageSize": PAGE_SIZE}}
     if start_after is not None:
         params["StartAfter"] = location.key(start_after)
     cut = len(location.prefix)
     for page in s3(location.region).get_paginator("list_objects_v2").paginate(**params):
-        yield [Entry(o["Key"][cut:], o["Size"], clean_etag(o["ETag"])) for o in page.get("Contents", [])]
+        yield ([Entry(o["Key"][cut:], o["Size"], clean_etag(o["ETag"])) for o in page.get("Contents", [])],
+               bool(page.get("IsTruncated")))
 
 
 def state_bucket() -> str:

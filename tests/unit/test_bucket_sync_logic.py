@@ -19,7 +19,7 @@ def pages(entries: list[Entry], start_after: str | None = None, size: int = 3, c
     for i in range(0, max(len(remaining), 1), size):
         if calls is not None:
             calls.append(1)
-        yield remaining[i:i + size]
+        yield remaining[i:i + size], i + size < len(remaining)
 
 
 def e(key: str, size: int = 1, etag: str = "a") -> Entry:
