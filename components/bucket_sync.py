@@ -212,7 +212,8 @@ def sync_definition(*, validate, scan, copy, delete, state_bucket, settings: Buc
         "ContinueAsNew": {
             "Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2",
             "Comment": "Hand the scan state to a new execution (bounded history); its output becomes ours",
-            "Parameters": {"StateMachineArn.$": "$$.StateMachine.Id", "Input": {"continuation": {
+            "Parameters": {"StateMachineArn.$": "$$.StateMachine.Id", "Name.$": "$.scan.continueAs",
+                           "Input": {"continuation": {
                 "input.$": "$.input", "scan.$": "$.scan", "copyResults.$": "$.copyResults"}}},
             "ResultSelector": {"output.$": "$.Output"}, "ResultPath": "$.continued",
             "Retry": [TRANSIENT],

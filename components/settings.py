@@ -264,8 +264,8 @@ def _bucket_sync(raw: Any, problems: list[str]) -> BucketSyncSettings:
         part_size_bytes=r.integer("partSizeBytes", 512 * 1024**2, 5 * 1024**2, 5 * 1024**3),
         max_concurrency=r.integer("maxConcurrency", 40, 1, 10_000),      # Distributed Map allows 10,000
         pages_per_scan=r.integer("pagesPerScan", 1000, 1, 10_000),
-        # ~15 history events per scan: 1,500 scans stay far below the 25,000-event limit.
-        scans_per_execution=r.integer("scansPerExecution", 500, 1, 1500),
+        # 15 history events per Scan loop: at most ~15,000 of the 25,000 an execution may have.
+        scans_per_execution=r.integer("scansPerExecution", 500, 1, 1000),
         # A batch must fit a 256 KiB child input; the copier also cuts batches by payload and bytes.
         batch_objects=r.integer("batchObjects", 1000, 1, 1000),
     )

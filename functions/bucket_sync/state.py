@@ -48,14 +48,20 @@ class ScanState:
     samples: dict[str, list[str]] = field(default_factory=lambda: {"copy": [], "delete": [], "failed": []})
     result: dict | None = None
 
+    @property
+    def continue_as(self) -> str:
+        """The name of the execution that continues this one from here: the same on a retried StartExecution,
+        which AWS then answers with the execution already started rather than a second one."""
+        return f"{self.run[:64]}-c{self.seq:06d}"
+
     def to_json(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "continueAs": self.continue_as}
 
     @classmethod
     def from_json(cls, data: Any) -> "ScanState":
         if not isinstance(data, dict) or not isinstance(data.get("run"), str) or not RUN.match(data["run"]):
             raise InvalidSyncInput("continuation.scan is not a scan state written by this workflow")
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}    # continueAs is derived
         try:
             counts = Counts(**(known.pop("counts", None) or {}))
             state = cls(**known, counts=counts)
