@@ -1,4 +1,4 @@
-"""Copy one batch of objects (one child execution of the copy Map), a few at a time.
+"""Copy one batch of objects (one child execution of the copy Map; its manifest in the state bucket), a few at a time.
 
 Each object is copied only if the source is still the one listed (CopySourceIfMatch). Small single-part objects:
 one CopyObject (metadata, content type and tags copied by S3). Objects over the threshold, and every multipart
@@ -25,7 +25,7 @@ from common.errors import error_code
 from common.handler import lambda_handler
 
 from .model import SyncRequest, is_multipart_etag
-from .s3 import s3
+from .s3 import get_manifest, s3
 
 SOURCE_ETAG = "opsflows-source-etag"      # x-amz-meta- key on multipart copies: the ETag of the source copied
 OBJECT_THREADS = 8                        # objects copied at once in one batch
@@ -151,6 +151,10 @@ def copy_batch(request: SyncRequest, items: list[list], *, threshold: int, part_
 
 @lambda_handler
 def handler(event: dict, context: object) -> dict:
-    return copy_batch(SyncRequest.from_json(event["request"]), event["items"],
+    request = SyncRequest.from_json(event["request"])
+    manifest = get_manifest(event["manifest"])
+    if manifest.get("source", {}).get("bucket") != request.source.bucket:
+        raise ValueError(f"manifest {event['manifest']} is not for the source {request.source.url}")
+    return copy_batch(request, manifest["items"],
                       threshold=int(os.environ.get("MULTIPART_THRESHOLD_BYTES", str(5 * 1024**3))),
                       part_size=int(os.environ.get("PART_SIZE_BYTES", str(512 * 1024**2))))

@@ -18,8 +18,8 @@ MAX_ORPHANS = 1_000_000         # orphans per manifest
 TIME_MARGIN_MS = 120_000        # stop listing with this much of the Lambda's time left
 
 
-def copy_manifest(run: str, seq: int) -> str:
-    return f"runs/{run}/copy/{seq:06d}.json"
+def copy_manifest(run: str, seq: int, batch: int) -> str:
+    return f"runs/{run}/copy/{seq:06d}/{batch:04d}.json"
 
 
 def orphan_manifest(run: str, seq: int) -> str:
@@ -33,7 +33,7 @@ def orphan_prefix(run: str) -> str:
 def scan(request: SyncRequest, state: ScanState, copy_results: list, *, pages_per_scan: int, batch_objects: int,
          remaining_ms: Callable[[], float] = lambda: float("inf")) -> ScanState:
     state.iterations += 1
-    state.phase, state.manifest = "scan", None
+    state.phase, state.batches = "scan", []
     tally(state, copy_results, request)
     if not state.listingDone:
         scan_range(request, state, pages_per_scan=pages_per_scan, batch_objects=batch_objects,
@@ -71,9 +71,10 @@ def scan_range(request: SyncRequest, state: ScanState, *, pages_per_scan: int, b
     seq, state.seq = state.seq, state.seq + 1
     state.phase = "scan"
     if not request.dry_run:
-        if batcher.batches:
-            state.manifest = copy_manifest(state.run, seq)
-            put_manifest(state.manifest, [{"items": batch} for batch in batcher.batches])
+        for n, batch in enumerate(batcher.batches):
+            state.batches.append(copy_manifest(state.run, seq, n))
+            put_manifest(state.batches[-1], {"source": request.source.to_json(), "items": batch})
+        if state.batches:
             state.phase = "copy"
         if found.orphans and request.delete_orphans:
             put_manifest(orphan_manifest(state.run, seq), {"destination": request.destination.to_json(),

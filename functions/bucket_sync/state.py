@@ -43,7 +43,7 @@ class ScanState:
     seq: int = 0                                # scans so far in the whole run (names manifests)
     iterations: int = 0                         # scans in this execution (bounded: then continue as new)
     phase: str = "scan"                         # what the state machine does next: scan | copy | delete | done
-    manifest: str | None = None                 # the copy manifest for phase "copy"
+    batches: list[str] = field(default_factory=list)    # phase "copy": the copy batch manifests, one per child
     counts: Counts = field(default_factory=Counts)
     samples: dict[str, list[str]] = field(default_factory=lambda: {"copy": [], "delete": [], "failed": []})
     result: dict | None = None

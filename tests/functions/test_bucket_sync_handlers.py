@@ -87,9 +87,10 @@ def test_scan_classifies_from_listings_alone_at_the_lower_bound(aws, requests):
     state = run_scans(req)
     c = state.counts
     assert (c.listedSource, c.listedDestination, c.toCopy, c.skippedUnchanged, c.orphans) == (1100, 581, 550, 550, 30)
-    assert requests == {"ListObjectsV2": 2 + 1, "PutObject": 2}        # ceil(1100/1000) + ceil(581/1000); manifests
-    copies = json.loads(aws.get_object(Bucket=STATE, Key="runs/run-1/copy/000000.json")["Body"].read())
-    assert sum(len(b["items"]) for b in copies) == 550
+    assert requests == {"ListObjectsV2": 2 + 1, "PutObject": 2}        # ceil(1100/1000) + ceil(581/1000); 1 batch, orphans
+    copies = [json.loads(aws.get_object(Bucket=STATE, Key=f"runs/run-1/copy/000000/000{n}.json")["Body"].read())
+              for n in range(1)]
+    assert sum(len(b["items"]) for b in copies) == 550 and copies[0]["source"]["bucket"] == "src"
     orphans = json.loads(aws.get_object(Bucket=STATE, Key="runs/run-1/orphans/000000.json")["Body"].read())
     assert orphans["destination"]["bucket"] == "dst" and len(orphans["keys"]) == 30
     assert state.phase == "delete" and state.result["deleted"] == 30
@@ -166,10 +167,10 @@ def test_single_part_source_over_the_threshold_records_its_etag_and_is_not_copie
 
     state = scan.scan(request(), ScanState(run="run-1"), [], pages_per_scan=1000, batch_objects=1000)
     assert state.counts.toCopy == 1                               # the merge marks it "verify" ...
-    manifest = json.loads(aws.get_object(Bucket=STATE, Key=state.manifest)["Body"].read())
+    manifest = json.loads(aws.get_object(Bucket=STATE, Key=state.batches[0])["Body"].read())
     req = request()
     requests.clear()
-    out = copy.copy_batch(req, manifest[0]["items"], threshold=5 * MIB, part_size=5 * MIB)
+    out = copy.copy_batch(req, manifest["items"], threshold=5 * MIB, part_size=5 * MIB)
     assert out["skipped"] == 1 and out["copied"] == 0             # ... and one HEAD settles it
     assert requests == {"HeadObject": 1}
 

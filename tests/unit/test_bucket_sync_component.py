@@ -83,13 +83,15 @@ def test_iam_names_exactly_the_allowed_buckets(primary):
 
     assert granted("bucket-sync-validate")["s3:ListBucket"] == buckets
     assert granted("bucket-sync-scan")["s3:ListBucket"] == buckets
+    (state,) = primary.of_type("aws:s3/bucket:Bucket")
+    manifests = f"{state.outputs['arn']}/runs/*"
     copy = granted("bucket-sync-copy")
-    assert copy["s3:GetObject"] == copy["s3:PutObject"] == copy["s3:PutObjectTagging"] == objects
+    assert copy["s3:GetObject"] == objects | {manifests}
+    assert copy["s3:PutObject"] == copy["s3:PutObjectTagging"] == objects
     assert "s3:DeleteObject" not in copy
     delete = granted("bucket-sync-delete")
     assert delete["s3:DeleteObject"] == objects and "s3:PutObject" not in delete
-    (state,) = primary.of_type("aws:s3/bucket:Bucket")
-    assert granted("bucket-sync-scan")["s3:PutObject"] == {f"{state.outputs['arn']}/runs/*"}
+    assert granted("bucket-sync-scan")["s3:PutObject"] == {manifests}
 
 
 def test_no_allowed_buckets_means_no_bucket_permissions():
@@ -116,7 +118,7 @@ def test_state_machine_fans_out_with_distributed_maps_and_continues_as_new(prima
         m = states[name]
         assert m["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
         assert m["MaxConcurrency"] == 7 and m["Catch"][0]["ErrorEquals"] == ["States.ALL"]
-    assert states["CopyBatches"]["ItemReader"]["Resource"] == "arn:aws:states:::s3:getObject"
+    assert states["CopyBatches"]["ItemsPath"] == "$.scan.batches"
     assert states["DeleteOrphans"]["ItemReader"]["Resource"] == "arn:aws:states:::s3:listObjectsV2"
     (bound,) = states["Continue?"]["Choices"]
     assert bound["NumericGreaterThanEquals"] == 9 and bound["Next"] == "ContinueAsNew"
