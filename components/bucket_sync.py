@@ -14,7 +14,7 @@ Why this shape (the seed HEADs every object on both sides and loops in one execu
   DeleteObjects per 1,000 orphans. A Scan stops between pages (a budget of `pagesPerScan` pages, 400 copy
   batches, or Lambda time) on a key boundary and the next resumes with StartAfter: the side that needed a page
   loses nothing, the other re-lists at most one page per Scan (<0.1% at the default budget). Validation costs one
-  HeadBucket per bucket (existence, access, region) per execution. The state bucket's manifests cost one PUT and
+  HeadBucket per bucket (existence, access, region) per run. The state bucket's manifests cost one PUT and
   one GET per copy batch (<= 1,000 objects) and per Scan with orphans, and one LIST per 1,000 orphan manifests.
 - Unchanged objects are never copied again, judged from the listings alone. An ETag is the MD5 of a single-part
   object, or MD5-of-part-MD5s-N for a multipart one, so a plain CopyObject of a multipart source would produce
@@ -27,11 +27,12 @@ Why this shape (the seed HEADs every object on both sides and loops in one execu
   Limitation: SSE-KMS ETags are not content hashes, so KMS-encrypted objects look changed on every run.
 - Bounded history at any size. Lambdas do the real work (list pages + merge + write manifests; copy a batch;
   delete a manifest's orphans); Step Functions fans out. Copies and deletes run as Distributed Map child
-  executions (own histories; MaxConcurrency = `maxConcurrency`, each child copies 8 objects at a time), reading
-  their work from JSON manifests in the state bucket (the Map iterates the Scan's list of batch manifests, at
-  most 400; orphan manifests are listed with an S3 ItemReader), so payloads stay small. The parent records ~15 events per
-  Scan loop; after `scansPerExecution` loops it starts a new execution of itself (startExecution.sync:2) with the
-  scan state, whose output becomes its own, so no execution approaches 25,000 events however large the buckets.
+  executions (own histories; MaxConcurrency = `maxConcurrency`, each child copies 8 objects at a time) that
+  read their work from JSON manifests in the state bucket, so payloads stay small: the copy Map iterates the
+  Scan's list of batch manifests (at most 400 a Scan), the delete Map lists the orphan manifests (S3 ItemReader).
+  The parent records 15 events per Scan loop; after `scansPerExecution` loops it starts a new execution of itself
+  (startExecution.sync:2) with the scan state, and that execution's output (or failure) becomes its own, so no
+  execution approaches 25,000 events however large the buckets.
 - Safety. Nothing is written before validation (allowed buckets, no overlap, both reachable). The source is only
   read; copies are conditional on the listed ETag. Deletes run only after every copy succeeded, only if the
   orphan count is within `maxDeletes`, only from manifests made for this destination, never inside the source.
@@ -218,7 +219,8 @@ def sync_definition(*, validate, scan, copy, delete, state_bucket, settings: Buc
             "Comment": "Hand the scan state to a new execution (bounded history); its output becomes ours",
             "Parameters": {"StateMachineArn.$": "$$.StateMachine.Id", "Name.$": "$.scan.continueAs",
                            "Input": {"continuation": {
-                "input.$": "$.input", "scan.$": "$.scan", "copyResults.$": "$.copyResults"}}},
+                "input.$": "$.input", "request.$": "$.request", "scan.$": "$.scan",
+                "copyResults.$": "$.copyResults"}}},
             "ResultSelector": {"output.$": "$.Output"}, "ResultPath": "$.continued",
             "Retry": [TRANSIENT],
             # The continuation alerted for itself: end FAILED as it did, without a second alert.

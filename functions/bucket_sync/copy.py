@@ -34,8 +34,8 @@ MAX_PARTS = 10_000
 MIN_PART = 5 * 1024**2
 FAILURES_KEPT = 3
 # Errors that will fail every other object the same way: stop the batch rather than repeat them.
-FATAL = {"AccessDenied", "403", "AllAccessDisabled", "NoSuchBucket", "InvalidAccessKeyId", "ExpiredToken", "InvalidToken",
-         "SignatureDoesNotMatch", "AccountProblem", "InvalidBucketState", "KMS.DisabledException",
+FATAL = {"AccessDenied", "403", "AllAccessDisabled", "NoSuchBucket", "InvalidAccessKeyId", "ExpiredToken",
+         "InvalidToken", "SignatureDoesNotMatch", "AccountProblem", "InvalidBucketState", "KMS.DisabledException",
          "KMS.AccessDeniedException"}
 # Header values a multipart upload must be given again (UploadPartCopy copies bytes only).
 CARRIED = ("ContentType", "CacheControl", "ContentDisposition", "ContentEncoding", "ContentLanguage", "Expires",

@@ -77,5 +77,6 @@ def lifecycle(c: Created) -> tuple[str, dict]:
 @creates("aws:s3/bucketPolicy:BucketPolicy")
 def bucket_policy(c: Created) -> tuple[str, dict]:
     policy = c.inputs["policy"]
-    _s3(c).put_bucket_policy(Bucket=c.inputs["bucket"], Policy=policy if isinstance(policy, str) else json.dumps(policy))
+    _s3(c).put_bucket_policy(Bucket=c.inputs["bucket"],
+                             Policy=policy if isinstance(policy, str) else json.dumps(policy))
     return c.inputs["bucket"], dict(c.inputs)

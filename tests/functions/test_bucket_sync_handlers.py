@@ -10,7 +10,7 @@ import pytest
 from moto import mock_aws
 
 from bucket_sync import copy, delete, scan, validate
-from bucket_sync.model import BucketNotFound, OverlappingLocations, SyncRequest
+from bucket_sync.model import BucketNotAllowed, BucketNotFound, InvalidSyncInput, OverlappingLocations, SyncRequest
 from bucket_sync.s3 import s3 as sync_client
 from bucket_sync.state import ScanState, TooManyDeletes
 from localcloud import patches
@@ -54,7 +54,8 @@ def request(**kw) -> SyncRequest:
 
 
 def keys(s3, bucket: str) -> list[str]:
-    return [o["Key"] for p in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket) for o in p.get("Contents", [])]
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+    return [o["Key"] for page in pages for o in page.get("Contents", [])]
 
 
 def run_scans(req: SyncRequest, pages: int = 1000, batch: int = 1000) -> ScanState:
@@ -76,6 +77,20 @@ def test_validate_finds_regions_and_refuses_before_any_write(aws):
     assert keys(aws, STATE) == []
 
 
+def test_a_continuation_is_checked_again_and_reuses_the_regions_found(aws, requests):
+    first = validate.validate({"source": "src", "destination": "dst"}, "run", {"src", "dst"})
+    carried = {"continuation": {"input": first["input"], "request": first["request"], "scan": first["scan"],
+                                "copyResults": [{"copied": 1}]}}
+    requests.clear()
+    again = validate.validate(carried, "run-c000001", {"src", "dst"})
+    assert again["request"] == first["request"] and again["scan"]["run"] == "run" and requests == {}
+    assert again["copyResults"] == [{"copied": 1}]
+    with pytest.raises(BucketNotAllowed):                  # the allowlist is applied again
+        validate.validate(carried, "run-c000001", {"src"})
+    with pytest.raises(InvalidSyncInput):
+        validate.validate({**carried, "source": "src"}, "x", {"src", "dst"})
+
+
 def test_scan_classifies_from_listings_alone_at_the_lower_bound(aws, requests):
     seed("src", ((f"k{i:05d}", b"x") for i in range(1100)))
     seed("dst", ((f"k{i:05d}", b"x") for i in range(0, 1100, 2)))        # unchanged
@@ -87,7 +102,8 @@ def test_scan_classifies_from_listings_alone_at_the_lower_bound(aws, requests):
     state = run_scans(req)
     c = state.counts
     assert (c.listedSource, c.listedDestination, c.toCopy, c.skippedUnchanged, c.orphans) == (1100, 581, 550, 550, 30)
-    assert requests == {"ListObjectsV2": 2 + 1, "PutObject": 2}        # ceil(1100/1000) + ceil(581/1000); 1 batch, orphans
+    # ceil(1100/1000) + ceil(581/1000) pages; one copy batch manifest, one orphan manifest
+    assert requests == {"ListObjectsV2": 2 + 1, "PutObject": 2}
     copies = [json.loads(aws.get_object(Bucket=STATE, Key=f"runs/run-1/copy/000000/000{n}.json")["Body"].read())
               for n in range(1)]
     assert sum(len(b["items"]) for b in copies) == 550 and copies[0]["source"]["bucket"] == "src"
