@@ -231,7 +231,8 @@ def index_page(found: list[Machine]) -> str:
     for stack in STACKS:
         dep = deployed(stack)
         deploys = ", ".join(f"[{m.capability.title}]({m.capability.slug}.md) `{m.name}` @ {m.region}"
-                            for m in found if m.stack == stack and m.variant == stack)
+                            for m in sorted(found, key=lambda m: m.name)      # registration order varies
+                            if m.stack == stack and m.variant == stack)
         lines.append(f"| {stack} | {dep.config['aws:region']} | {deploys} | "
                      f"{', '.join(f'`{o}`' for o in sorted(dep.outputs))} |")
     lines += ["", "Genomics is off in both stack files; with `opsflows:genomics.enabled` the primary stack also "
