@@ -1,8 +1,9 @@
-"""AWS managed policies the workflows attach.
+"""AWS managed IAM policies (arn:aws:iam::aws:policy/...), attachable and readable as in AWS.
 
-AWS: every account can attach AWS managed policies (arn:aws:iam::aws:policy/...). moto 5.2.5 knows them
-only when `iam.load_aws_managed_policies` is on, and then parses all ~1,300 on every reset (about a second).
-Here: the few opsflows attaches exist in every IAM backend, as AWS publishes them.
+AWS: every account can attach and read AWS managed policies (the Batch service role's, the ECS instance
+role's, the compromised-key quarantine policy, ...). moto 5.2.5 knows them only when it loads all ~1,300 at
+every IAM backend start (about a second each time); otherwise AttachRolePolicy answers NoSuchEntity.
+Here a managed policy is loaded from moto's own copy of AWS's documents the first time it is referenced.
 """
 from __future__ import annotations
 
@@ -11,24 +12,33 @@ from functools import lru_cache
 
 from moto.iam.models import AWSManagedPolicy, IAMBackend
 
-# The compromised-key quarantine policy the credential response attaches (and its older versions).
-NAMES = ("AWSCompromisedKeyQuarantine", "AWSCompromisedKeyQuarantineV2", "AWSCompromisedKeyQuarantineV3")
+PREFIX = "arn:aws:iam::aws:policy/"
 
 
 @lru_cache(maxsize=1)
-def _documents() -> dict:
+def _documents() -> dict[str, dict]:
     from moto.iam.aws_managed_policies import aws_managed_policies_data
-    every = json.loads(aws_managed_policies_data)
-    return {name: every[name] for name in NAMES}
+    return json.loads(aws_managed_policies_data)
+
+
+def _ensure(backend: IAMBackend, policy_arn: str) -> None:
+    if policy_arn in backend.managed_policies or not str(policy_arn).startswith(PREFIX):
+        return
+    name = policy_arn.rsplit("/", 1)[-1]
+    data = _documents().get(name)
+    if data:
+        policy = AWSManagedPolicy.from_data(name, backend.account_id, backend.region_name, data)
+        if policy.arn == policy_arn:
+            backend.managed_policies[policy.arn] = policy
 
 
 def apply() -> None:
-    original = IAMBackend.__init__
+    for method in ("attach_role_policy", "attach_user_policy", "attach_group_policy", "get_policy"):
+        original = getattr(IAMBackend, method)
 
-    def __init__(self, region_name: str, account_id: str) -> None:
-        original(self, region_name, account_id)
-        for name, data in _documents().items():
-            policy = AWSManagedPolicy.from_data(name, account_id, region_name, data)
-            self.managed_policies.setdefault(policy.arn, policy)
+        def loading(self, *args, _original=original, **kwargs):
+            arn = kwargs.get("policy_arn", args[0] if args else None)
+            _ensure(self, arn)
+            return _original(self, *args, **kwargs)
 
-    IAMBackend.__init__ = __init__
+        setattr(IAMBackend, method, loading)
