@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from tests.unit.conftest import definition, policy_statements as statements
+
 from components.settings import SettingsError, load
 from localcloud import LocalCloud
 
@@ -23,19 +25,8 @@ def primary():
     return deployed(CONFIG)
 
 
-def statements(deployment, logical_prefix: str) -> list[dict]:
-    found = []
-    for r in deployment.of_type("aws:iam/rolePolicy:RolePolicy"):
-        if r.name.startswith(logical_prefix):
-            document = r.inputs["policy"]
-            found += (json.loads(document) if isinstance(document, str) else document)["Statement"]
-    return found
-
-
 def asl(deployment) -> dict:
-    (machine,) = [r for r in deployment.of_type("aws:sfn/stateMachine:StateMachine")
-                  if r.name.startswith("bucket-sync")]
-    return json.loads(machine.inputs["definition"])
+    return definition(deployment, "bucket-sync")
 
 
 def test_settings_defaults_and_errors():
