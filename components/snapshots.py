@@ -7,10 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_aws as aws
 
 from .alerts import AlertTopic
-from .asl import TRANSIENT, definition, invoke
+from .asl import definition, invoke
 from .function import Function, FunctionArgs
 from .iam import allow
 from .settings import Role, SnapshotSettings

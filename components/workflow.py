@@ -1,8 +1,8 @@
 """A Step Functions state machine: a role allowed exactly what its states call, logs, tracing, a failure alarm."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Sequence
+from dataclasses import dataclass
+from typing import Sequence
 
 import pulumi
 import pulumi_aws as aws

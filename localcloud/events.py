@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime
 import json
 import uuid
-from typing import Any
 
 from moto.events.models import Rule, events_backends
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends

@@ -2,7 +2,6 @@
 bucket, and the state machine's shape."""
 from __future__ import annotations
 
-import json
 
 import pytest
 

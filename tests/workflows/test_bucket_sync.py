@@ -3,7 +3,6 @@ alerts and request counts checked. One deployment serves the module (small budge
 objects already takes several scans, copy batches and a continuation execution)."""
 from __future__ import annotations
 
-import itertools
 
 import pytest
 
