@@ -7,8 +7,10 @@ from components.credentials import CredentialResponse, CredentialResponseArgs
 from components.genomics import GenomicsPipeline, GenomicsPipelineArgs
 from components.settings import load, raw_config
 from components.snapshots import SnapshotManagement, SnapshotManagementArgs
+from components.tags import tag_everything
 
 settings = load(raw_config(pulumi.Config("opsflows").get), pulumi.Config("aws").get("region"))
+tag_everything(settings.tags)
 
 alerts = AlertTopic("alerts", AlertTopicArgs(emails=settings.alert_emails))
 pulumi.export("alertTopicArn", alerts.arn)
