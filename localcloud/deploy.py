@@ -7,6 +7,7 @@ import asyncio
 import json
 import runpy
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,7 @@ class MotoMocks(pulumi.runtime.Mocks):
     def __init__(self, deployment: Deployment, home_region: str):
         self.deployment, self.home_region = deployment, home_region
         self.provider_regions: dict[str, str] = {}
+        self._lock = threading.Lock()
 
     def _region(self, args: pulumi.runtime.MockResourceArgs) -> str:
         if args.inputs.get("region"):
@@ -69,6 +71,12 @@ class MotoMocks(pulumi.runtime.Mocks):
         return self.home_region
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
+        # Pulumi registers resources from a thread pool; moto's backends are not thread-safe (CreateRole in one
+        # thread while PutRolePolicy iterates the roles in another fails with "dictionary changed size").
+        with self._lock:
+            return self._new_resource(args)
+
+    def _new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
         region = self._region(args)
         if args.typ.startswith("pulumi:providers:"):
             provider_id = f"{args.name}-provider"
