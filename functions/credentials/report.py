@@ -92,6 +92,17 @@ def activity_lines(result: Any) -> tuple[list[str], str | None]:
     return lines, None
 
 
+# The steps a setting turns on: (setting, report label, result key, what it is, done text, unchanged text).
+OPTIONAL_STEPS = (
+    ("quarantine", "quarantine", "quarantine", "quarantine policy",
+     "AWSCompromisedKeyQuarantineV3 attached to {user}",
+     "AWSCompromisedKeyQuarantineV3 already attached to {user} - unchanged"),
+    ("revokeSessions", "sessions", "revoke", "session revocation",
+     "temporary credentials of {user} issued before {cutoff} denied ({policyName})",
+     "already denied before {cutoff} - unchanged"),
+)
+
+
 def key_report(item: dict, config: dict) -> dict:
     key = str(item.get("accessKeyId") or "(no key id in the event)")
     disable = item.get("disable")
@@ -100,18 +111,11 @@ def key_report(item: dict, config: dict) -> dict:
     line, todo = disable_line(key, user, disable, config["action"])
     done.append(f"key: {line}")
     act_now += [todo] if todo else []
-    if config["quarantine"]:
-        line, todo = policy_line("quarantine policy", item.get("quarantine"),
-                                 "AWSCompromisedKeyQuarantineV3 attached to {user}",
-                                 "AWSCompromisedKeyQuarantineV3 already attached to {user} - unchanged")
-        done.append(f"quarantine: {line}")
-        act_now += [todo] if todo else []
-    if config["revokeSessions"]:
-        line, todo = policy_line("session revocation", item.get("revoke"),
-                                 "temporary credentials of {user} issued before {cutoff} denied ({policyName})",
-                                 "already denied before {cutoff} - unchanged")
-        done.append(f"sessions: {line}")
-        act_now += [todo] if todo else []
+    for setting, label, step, what, did, unchanged in OPTIONAL_STEPS:
+        if config[setting]:
+            line, todo = policy_line(what, item.get(step), did, unchanged)
+            done.append(f"{label}: {line}")
+            act_now += [todo] if todo else []
     activity, todo = activity_lines(item.get("activity"))
     act_now += [todo] if todo else []
     changed = any(isinstance(item.get(s), dict) and item[s].get("changed") for s in STEPS)
