@@ -1,11 +1,12 @@
 """python -m localcloud rehearse [--stack primary|dr|all] [--json]
-python -m localcloud policy --stack primary|dr"""
+python -m localcloud policy --stack primary|dr
+python -m localcloud faults [--workflow snapshots,...] [--json]"""
 from __future__ import annotations
 
 import importlib
 import sys
 
-COMMANDS = {"rehearse": "localcloud.rehearse", "policy": "localcloud.policy"}
+COMMANDS = {"rehearse": "localcloud.rehearse", "policy": "localcloud.policy", "faults": "localcloud.catalogue.run"}
 
 
 def main(argv: list[str]) -> int:

@@ -11,11 +11,12 @@ from typing import Any, Callable
 from moto import mock_aws
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
-from . import events, patches
+from . import clock, events, faults, patches
 from .deploy import Deployment, deploy
+from .faults import Fault, FaultInjector
 from .resources import ACCOUNT, client
 from .runtime import Runtime
-from .workload import InjectedError, Metrics, Workload
+from .workload import Metrics, Workload
 
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "batch": {"use_docker": False},
                "core": {"reset_boto3_session": True}}
@@ -32,12 +33,13 @@ class IdleTimeout(TimeoutError):
 
 
 class LocalCloud:
-    def __init__(self) -> None:
+    def __init__(self, seed: int = 0) -> None:
         self.metrics = Metrics()
         self.deployments: dict[str, Deployment] = {}
+        self.faults = FaultInjector(seed)
         self._mock = mock_aws(config=MOTO_CONFIG)
         self._runtime = Runtime()
-        self._workload = Workload(self.metrics)
+        self._workload = Workload(self.metrics, self.faults)
         self._saved_env: dict[str, str | None] = {}
 
     # -- lifecycle -------------------------------------------------------------------------------------
@@ -53,6 +55,9 @@ class LocalCloud:
             os.environ[key] = value
         logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
         self._mock.start()
+        clock.restart()
+        clock.install_sdk_backoff()
+        faults.activate(self.faults)
         patches.apply_all()
         events.install()
         _record_publishes()
@@ -69,6 +74,7 @@ class LocalCloud:
             self._workload.uninstall()
             self._runtime.uninstall()
             self._mock.stop()
+            faults.activate(None)
             LocalCloud._active = None
             for key, value in self._saved_env.items():
                 if value is None:
@@ -97,13 +103,19 @@ class LocalCloud:
     def emit(self, event: dict, region: str = "us-east-1") -> list[dict]:
         return events.emit(ACCOUNT, region, event)
 
+    def inject(self, *specs: str | Fault) -> list[Fault]:
+        """Put faults in force (`"s3.CopyObject=SlowDown:2"`, see localcloud.faults) until `clear_errors`."""
+        return self.faults.extend(specs)
+
     def inject_error(self, service: str, operation: str, code: str, message: str | None = None, *,
-                     when: Callable[[dict], bool] | None = None, times: int | None = None) -> InjectedError:
-        return self._workload.inject(InjectedError(service, operation, code, message or f"injected {code}",
-                                                   when, times))
+                     when: Callable[[dict], bool] | None = None, times: int | None = None) -> Fault:
+        """One API fault with a predicate on the call's parameters (`when`) and an optional count (`times`)."""
+        return self.faults.add(Fault(faults.SERVICE_ALIASES.get(service, service), operation, code,
+                                     count=times, message=message, when=when))
 
     def clear_errors(self) -> None:
-        self._workload.errors.clear()
+        """No fault fails a call from now on (what they did stays in `faults.report()`)."""
+        self.faults.clear()
 
     def _regions(self) -> set[str]:
         """Regions holding deployed state machines (listing every region of moto's backends is slow)."""

@@ -23,6 +23,8 @@ from typing import Any
 
 import moto.awslambda.models as lambda_models
 
+from . import faults
+
 _LOCK = threading.RLock()
 _EXTRACTED: dict[str, Path] = {}
 _ROOT = Path(tempfile.mkdtemp(prefix="localcloud-lambda-"))
@@ -103,6 +105,9 @@ class Runtime:
             try:
                 handler = _import_handler(_code_dir(fn), fn.handler)
                 result = handler(payload, Context(fn))
+                timeout = _timed_out(fn, payload)
+                if timeout:
+                    return json.dumps(timeout), True, timeout["errorMessage"]
                 return json.dumps(result), False, ""
             except Exception as exc:  # noqa: BLE001 - a Lambda error is data, matched by ErrorEquals
                 error = {"errorType": type(exc).__name__, "errorMessage": str(exc),
@@ -114,3 +119,16 @@ class Runtime:
                 for key in [k for k in os.environ if k not in saved]:
                     os.environ.pop(key, None)
                 os.environ.update(saved)
+
+
+def _timed_out(fn: Any, payload: Any) -> dict | None:
+    """A `lambda.Invoke=Sandbox.Timedout` fault: the function ran (its side effects stay), its result is lost and
+    the invocation reports what Lambda reports when a function exceeds its timeout."""
+    injector = faults.active()
+    if injector is None or threading.current_thread() is threading.main_thread():
+        return None
+    fault = injector.decide("lambda", "Invoke", {"FunctionName": fn.function_name, "Payload": payload}, "function")
+    if fault is None:
+        return None
+    message = faults.FUNCTION_ERRORS[fault.code].format(timeout=int(fn.timeout))
+    return {"errorType": fault.code, "errorMessage": f"RequestId: {uuid.uuid4()} Error: {message}"}

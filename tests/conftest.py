@@ -25,3 +25,10 @@ def cloud():
     """A fresh local cloud (nothing deployed yet): `cloud.deploy("primary")` inside the test."""
     with LocalCloud() as local:
         yield local
+
+
+@pytest.fixture
+def faults(cloud):
+    """Inject AWS faults into the workload as `rehearse --fault` does: `faults("s3.CopyObject=SlowDown:2", ...)`
+    returns the Fault objects (`.injected` counts what each failed); `cloud.clear_errors()` ends them."""
+    return cloud.inject

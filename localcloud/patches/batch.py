@@ -15,6 +15,11 @@ looks like to Step Functions' .sync poller), and leave every other job to moto:
 
 `matching` is a glob on the job name, or a predicate on {"jobName", "jobQueue", "jobDefinition", "tags",
 "command"}. Outcomes end with their `with` block, or when the cloud (moto's Batch backend) is reset.
+
+Injected job faults (`batch.Job@isaac=SpotReclaimed:1`, localcloud.faults) fail attempts with AWS's status
+reason, and the job definition's retry strategy decides as Batch does: `evaluateOnExit` conditions in order
+(`onStatusReason`/`onReason` globs, `onExitCode`), the first match's action; none matching retries; at most
+`attempts` attempts in all. Each failed attempt stays in the job's `attempts` with its status reason.
 """
 from __future__ import annotations
 
@@ -27,6 +32,8 @@ from typing import Any, Callable
 from moto.batch.models import BatchBackend, Job
 from moto.batch.utils import JobStatus
 from moto.batch_simple.models import BatchSimpleBackend
+
+from .. import faults
 
 _LOCK = threading.Lock()
 _OUTCOMES: list["JobOutcome"] = []
@@ -99,12 +106,57 @@ def _decide(job: Job) -> JobOutcome | None:
         return outcome
 
 
+EXIT_CODES = {"EssentialContainerExited": 1, "OutOfMemory": 137}
+
+
+def _action(strategy: dict, reason: str, exit_code: int | None) -> str:
+    """What Batch does after a failed attempt: the first matching evaluateOnExit action, else RETRY."""
+    for condition in strategy.get("evaluateOnExit") or []:
+        checks = [(condition.get("onStatusReason"), reason), (condition.get("onReason"), reason),
+                  (condition.get("onExitCode"), "" if exit_code is None else str(exit_code))]
+        if all(fnmatch.fnmatchcase(value, pattern) for pattern, value in checks if pattern):
+            return str(condition.get("action", "RETRY")).upper()
+    return "RETRY"
+
+
+def _injected_attempts(job: Job) -> tuple[list[tuple[str, int | None]], bool]:
+    """The attempts injected faults fail ((reason, exit code) each), and whether the job ends with them."""
+    injector = faults.active()
+    if injector is None:
+        return [], False
+    strategy = getattr(job.job_definition, "retry_strategy", None) or {}
+    attempts = max(1, int(strategy.get("attempts") or 1))
+    failed: list[tuple[str, int | None]] = []
+    view = {k: v for k, v in _job_view(job).items() if k != "command"}
+    while len(failed) < attempts:
+        fault = injector.decide("batch", "Job", view, "job")
+        if fault is None:
+            return failed, False
+        failed.append((faults.JOB_REASONS[fault.code], EXIT_CODES.get(fault.code)))
+        if _action(strategy, *failed[-1]) != "RETRY":
+            return failed, True
+    return failed, True
+
+
 def apply() -> None:
     original_finish = BatchSimpleBackend._mark_job_as_finished
     original_describe = BatchBackend.describe_jobs
     original_reset = BatchBackend.reset
 
     def _mark_job_as_finished(self: BatchSimpleBackend, include_start_attempt: bool, job: Job) -> None:
+        failed, final = _injected_attempts(job) if include_start_attempt else ([], False)
+        if failed:
+            self.backend._jobs[job.job_id] = job
+            job.job_started_at = datetime.datetime.now()
+            job.log_stream_name = job._stream_name
+            for reason, exit_code in failed:
+                job._start_attempt()
+                job.latest_attempt.update({"statusReason": reason, "stoppedAt": job.latest_attempt["startedAt"]})
+                job.latest_attempt["container"]["exitCode"] = exit_code
+            if final:
+                job.exit_code, job.job_stopped_reason = failed[-1][1], failed[-1][0]
+                job._mark_stopped(success=False)
+                return
         outcome = _decide(job)
         if outcome is None:
             return original_finish(self, include_start_attempt, job)

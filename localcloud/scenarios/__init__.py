@@ -3,6 +3,10 @@
 A module defines one or more `Scenario`s with the `@scenario(name, needs=(stacks...))` decorator. The
 function receives a `Play` (the cloud, the deployments, and `check(name, ok, detail)`) and records what it
 verified; `state(line)` adds a line describing the resulting AWS state to the trace.
+
+`check` records an outcome the scenario expects when AWS behaves; `invariant` records a safety rule that must
+hold under any fault (nothing not ours deleted, no source object changed, no second copy, ...). With faults
+injected (`rehearse --fault ...`), a check may fail for a permanent fault; an invariant never may.
 """
 from __future__ import annotations
 
@@ -27,10 +31,15 @@ class Play:
     cloud: LocalCloud
     deployments: dict[str, Deployment]
     checks: list[Check] = field(default_factory=list)
+    invariants: list[Check] = field(default_factory=list)
     state_lines: list[str] = field(default_factory=list)
 
     def check(self, name: str, ok: bool, detail: Any = "") -> bool:
         self.checks.append(Check(name, bool(ok), "" if ok else str(detail)))
+        return bool(ok)
+
+    def invariant(self, name: str, ok: bool, detail: Any = "") -> bool:
+        self.invariants.append(Check(name, bool(ok), "" if ok else str(detail)))
         return bool(ok)
 
     def state(self, line: str) -> None:

@@ -123,15 +123,18 @@ def test_copy_denied_fails_after_retention_with_one_alert(cloud, snapshots):
     assert snapshots.of(volume) == [made] and snapshots.copies_of(volume) == {}
 
 
-def test_throttling_is_retried_with_backoff_and_the_workflow_succeeds(cloud, snapshots):
-    from localcloud.patches.sfn_time import RETRY_WAITS
+def test_throttling_is_retried_by_the_sdk_then_by_the_state_machine_and_the_workflow_succeeds(cloud, snapshots):
+    from localcloud import clock
     volume = snapshots.volume()
-    throttle = cloud.inject_error("ec2", "DescribeSnapshots", "RequestLimitExceeded", times=2)
-    waits_before = len(RETRY_WAITS)
+    # Five refusals: the handler's SDK tries 3 times (backing off twice), the Tag task fails with the error,
+    # Step Functions retries it after a backoff, and the SDK absorbs the last two.
+    throttle = cloud.inject_error("ec2", "DescribeSnapshots", "RequestLimitExceeded", times=5)
+    retries_before, sdk_before = len(clock.SLEPT["retry"]), len(clock.SLEPT["sdk-retry"])
     made = snapshots.snapshot(volume)
-    assert throttle.raised == 2
+    assert throttle.injected == 5
     assert [e["status"] for e in cloud.executions()] == ["SUCCEEDED", "SUCCEEDED"] and cloud.alerts() == []
-    assert len(RETRY_WAITS) - waits_before == 2              # the Tag task was retried twice, then ran
+    assert len(clock.SLEPT["retry"]) - retries_before == 1          # the Tag task was retried once, then ran
+    assert len(clock.SLEPT["sdk-retry"]) - sdk_before == 4
     assert snapshots.copies_of(volume).keys() == {made}
 
 

@@ -1,0 +1,46 @@
+"""The fault and bad-input catalogues (localcloud/catalogue/): every row of every workflow, played on fresh
+resources in one deployment per workflow, judged by the rules: transient faults retried to the same end state,
+permanent ones FAILED with one alert and a rerun that converges, malformed inputs refused with one alert that
+names the problem and nothing changed. `python -m localcloud faults` prints the same as a table."""
+from __future__ import annotations
+
+import pytest
+
+from localcloud.catalogue import exercises
+from localcloud.catalogue.run import deployed, run_bad_input, run_fault
+
+EXERCISES = exercises()
+
+
+class Catalogue:
+    """The rows of one workflow (a class per workflow, so one deployment serves them all)."""
+
+    workflow: str
+
+    @pytest.fixture(scope="class")
+    def cloud(self):
+        with deployed(EXERCISES[self.workflow]) as cloud:
+            yield cloud
+
+    def test_fault(self, cloud, case):
+        outcome = run_fault(cloud, EXERCISES[self.workflow], case)
+        assert outcome.violations == [], case.why
+
+    def test_bad_input(self, cloud, bad):
+        outcome = run_bad_input(cloud, EXERCISES[self.workflow], bad)
+        assert outcome.violations == []
+
+
+def pytest_generate_tests(metafunc):
+    if metafunc.cls is None or not issubclass(metafunc.cls, Catalogue):
+        return
+    exercise = EXERCISES[metafunc.cls.workflow]
+    if "case" in metafunc.fixturenames:
+        metafunc.parametrize("case", exercise.faults, ids=str)
+    if "bad" in metafunc.fixturenames:
+        metafunc.parametrize("bad", exercise.bad_inputs, ids=str)
+
+
+for _name in EXERCISES:
+    _title = "".join(part.title() for part in _name.replace("-", "_").split("_"))
+    globals()[f"Test{_title}"] = type(f"Test{_title}", (Catalogue,), {"workflow": _name})
