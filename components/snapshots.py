@@ -1,29 +1,39 @@
 """EBS snapshot management: tag each new snapshot, keep the newest N per volume, copy it to the DR region.
 
-Primary: createSnapshot event -> Tag -> Retain -> CopyToDR.   DR: copySnapshot event -> Tag -> Retain.
+Primary: createSnapshot event -> Tag -> Retain -> CopyToDR (queued for one of the DR region's copy slots)
+         DR copySnapshot event (forwarded from the DR region) -> Settle (free the slot, start the next) -> Retain
+DR:      copySnapshot event -> Tag -> Retain.
+
+The DR region admits 20 copies in flight (EBS, not adjustable). A snapshot's CopyToDR task waits for its task
+token while the snapshot waits in a queue (a DynamoDB ledger); the copies opsflows has pending in the DR region
+are the source of truth for the slots taken, and each completed copy starts the next waiting one.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_aws as aws
 
 from .alerts import AlertTopic
-from .asl import definition, invoke
+from .asl import TRANSIENT, definition, invoke, invoke_and_wait
 from .function import Function, FunctionArgs
-from .iam import allow
+from .iam import allow, assume_role_policy, policy_document
 from .settings import Role, SnapshotSettings
 from .workflow import Workflow, WorkflowArgs, on_event
 
 EVENTS = {"primary": "createSnapshot", "dr": "copySnapshot"}
-# The DR copy limit (concurrent copies per region) clears as copies finish: wait longer than for throttling.
-COPY_LIMIT = {"ErrorEquals": ["ResourceLimitExceeded", "SnapshotCopyLimitExceeded"], "IntervalSeconds": 60,
-              "BackoffRate": 2.0, "MaxAttempts": 8, "MaxDelaySeconds": 900, "JitterStrategy": "FULL"}
+# Another execution is reporting the snapshots still waiting at the copy deadline: look again shortly.
+REPORT_BUSY = {"ErrorEquals": ["DeadlineReportBusy"], "IntervalSeconds": 5, "BackoffRate": 1.5, "MaxAttempts": 12}
+# The DR region refused a copy for its quota while no copy of ours is in flight there (others hold the slots, and
+# their completions are forwarded too): a few tries, then the task just waits for its token.
+SLOTS_BUSY = {"ErrorEquals": ["CopySlotsBusy"], "IntervalSeconds": 60, "BackoffRate": 2.0, "MaxAttempts": 5,
+              "MaxDelaySeconds": 900, "JitterStrategy": "FULL"}
 
 
-def snapshot_pattern(event: str) -> dict:
+def snapshot_pattern(event: str, results: tuple[str, ...] = ("succeeded",)) -> dict:
     return {"source": ["aws.ec2"], "detail-type": ["EBS Snapshot Notification"],
-            "detail": {"event": [event], "result": ["succeeded"]}}
+            "detail": {"event": [event], "result": list(results)}}
 
 
 @dataclass(frozen=True)
@@ -45,13 +55,14 @@ class SnapshotManagement(pulumi.ComponentResource):
         primary = args.role == "primary"
         here = f"arn:aws:ec2:{args.region}::snapshot/*"
         common = dict(log_retention_days=args.log_retention_days)
+        tag_keys = ["opsflows:managed", "opsflows:volume", *(["opsflows:dr"] if primary else [])]
 
         tag = Function(f"{name}-tag", FunctionArgs(
             package="snapshots", handler="tag.handler", environment={"SNAPSHOT_EVENT": EVENTS[args.role]},
             description="Tag a new EBS snapshot as managed by opsflows", statements=[
                 allow("ec2:DescribeSnapshots", "*", sid="DescribeOnlySupportsStar"),
-                allow("ec2:CreateTags", here, sid="TagManagedOnly", condition={
-                    "ForAllValues:StringEquals": {"aws:TagKeys": ["opsflows:managed", "opsflows:volume"]}}),
+                allow("ec2:CreateTags", here, sid="TagManagedOnly",
+                      condition={"ForAllValues:StringEquals": {"aws:TagKeys": tag_keys}}),
             ], **common), inside)
         retain = Function(f"{name}-retain", FunctionArgs(
             package="snapshots", handler="retain.handler", timeout=300,
@@ -72,41 +83,142 @@ class SnapshotManagement(pulumi.ComponentResource):
                          "Choices": [{"Variable": "$.tagged.managed", "BooleanEquals": True, "Next": "Retain"}]},
             "Ignored": {"Type": "Succeed", "Comment": "not ours to manage (another manager's, or not an opsflows copy)"},
             "Retain": invoke("Retain", retain.arn, next="CopyToDR" if primary else "Done", result_path="$.retention",
-                             parameters={"snapshot.$": "$.tagged.snapshot", "volumeId.$": "$.tagged.volumeId"}),
+                             parameters={"snapshot.$": "$.tagged.snapshot", "volumeId.$": "$.tagged.volumeId"}
+                             if primary else {"region.$": "$.tagged.snapshot.region",
+                                              "volumeId.$": "$.tagged.volumeId"}),
             "Done": {"Type": "Succeed"},
         }
         functions = [tag, retain]
+        start_at = "Tag"
         if primary:
-            dr = f"arn:aws:ec2:{args.dr_region}::snapshot/*"
-            kms = args.settings.kms_key_id
-            copy = Function(f"{name}-copy", FunctionArgs(
-                package="snapshots", handler="copy.handler", timeout=120,
-                description="Copy a managed snapshot to the DR region, once",
-                environment={"DR_REGION": args.dr_region, "KMS_KEY_ID": kms or ""},
-                statements=[
-                    allow("ec2:DescribeSnapshots", "*", sid="DescribeOnlySupportsStar"),
-                    allow("ec2:CopySnapshot", [here, dr], sid="CopyToDR"),
-                    allow("ec2:CreateTags", dr, sid="TagCopies",
-                          condition={"StringEquals": {"ec2:CreateAction": "CopySnapshot"}}),
-                    *([allow(["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt",
-                              "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo"], kms,
-                             sid="EncryptCopies", condition={"StringLike": {"kms:ViaService": "ec2.*.amazonaws.com"}})]
-                      if kms else []),
-                ], **common), inside)
-            functions.append(copy)
-            states["CopyToDR"] = invoke("CopyToDR", copy.arn, next="Done", result_path="$.copy", retry=[COPY_LIMIT],
-                                        parameters={"snapshot.$": "$.tagged.snapshot", "tags.$": "$.tagged.tags",
-                                                    "volumeId.$": "$.tagged.volumeId"})
+            functions += self._copy_queue(name, args, retain, states, inside, common)
+            start_at = "Which event?"
 
         workflow = f"snapshots-{args.role}"
         flow = Workflow(f"{name}-flow", WorkflowArgs(
             definition=pulumi.Output.json_dumps(definition(
-                comment=("Tag a new EBS snapshot, keep the newest N of its volume, copy it to the DR region."
+                comment=("Tag a new EBS snapshot, keep the newest N of its volume, queue its copy to the DR region "
+                         "(20 copies in flight there at most); a completed DR copy frees its slot for the next."
                          if primary else "Tag a DR copy of an EBS snapshot, keep the newest N of its volume."),
-                start_at="Tag", states=states, workflow=workflow, alerts_topic_arn=args.alerts.arn)),
+                start_at=start_at, states=states, workflow=workflow, alerts_topic_arn=args.alerts.arn)),
             alerts=args.alerts, invokes=functions, log_retention_days=args.log_retention_days), inside)
         on_event(f"{name}-on-{EVENTS[args.role]}", pattern=snapshot_pattern(EVENTS[args.role]), target=flow,
                  description=f"EBS {EVENTS[args.role]} succeeded -> opsflows {workflow}", opts=inside)
+        if primary:
+            self._forward_dr_copies(name, args, flow, inside)
 
         self.state_machine_arn = flow.arn
         self.register_outputs({"stateMachineArn": flow.arn})
+
+    def _copy_queue(self, name: str, args: SnapshotManagementArgs, retain: Function, states: dict,
+                    inside: pulumi.ResourceOptions, common: dict) -> list[Function]:
+        """The DR copy queue: its ledger, the CopyToDR / Settle / Expire functions and their states."""
+        s = args.settings
+        here, dr = f"arn:aws:ec2:{args.region}::snapshot/*", f"arn:aws:ec2:{args.dr_region}::snapshot/*"
+        ledger = aws.dynamodb.Table(
+            f"{name}-copies", billing_mode="PAY_PER_REQUEST", hash_key="pk", range_key="sk",
+            attributes=[aws.dynamodb.TableAttributeArgs(name="pk", type="S"),
+                        aws.dynamodb.TableAttributeArgs(name="sk", type="S")],
+            ttl=aws.dynamodb.TableTtlArgs(attribute_name="expiresAt", enabled=True),
+            point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=True),
+            server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(enabled=True), opts=inside)
+        environment = {"TABLE_NAME": ledger.name, "DR_REGION": args.dr_region, "KMS_KEY_ID": s.kms_key_id or "",
+                       "MAX_COPIES": str(s.max_concurrent_copies), "COPY_ATTEMPTS": str(s.copy_attempts),
+                       "COPY_DEADLINE_HOURS": f"{s.copy_deadline_hours:g}"}
+        queue = allow(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+                       "dynamodb:Query", "dynamodb:ConditionCheckItem"], ledger.arn, sid="CopyLedger")
+        # Task tokens of service-integration tasks cannot be scoped by IAM: SendTask* supports only "*".
+        answer = allow(["states:SendTaskSuccess", "states:SendTaskFailure"], "*", sid="AnswerTaskTokensOnlyStar")
+        start_copies = [
+            allow("ec2:DescribeSnapshots", "*", sid="DescribeOnlySupportsStar"),
+            allow("ec2:CopySnapshot", [here, dr], sid="CopyToDR"),
+            allow("ec2:CreateTags", dr, sid="TagCopies", condition={"StringEquals": {"ec2:CreateAction": "CopySnapshot"}}),
+            *([allow(["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt",
+                      "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo"], s.kms_key_id,
+                     sid="EncryptCopies", condition={"StringLike": {"kms:ViaService": "ec2.*.amazonaws.com"}})]
+              if s.kms_key_id else []),
+            queue, answer,
+        ]
+        copy = Function(f"{name}-copy", FunctionArgs(
+            package="snapshots", handler="copy.handler", timeout=120, environment=environment,
+            description="Queue a managed snapshot for its DR copy; start the copies the DR region has slots for",
+            statements=start_copies, **common), inside)
+        settle = Function(f"{name}-settle", FunctionArgs(
+            package="snapshots", handler="settle.handler", timeout=120, environment=environment,
+            description="Settle a completed DR copy: record it, free its slot, retry a copy AWS failed",
+            statements=[
+                *start_copies,
+                allow("ec2:CreateTags", here, sid="MarkCopied", condition={
+                    "ForAllValues:StringEquals": {"aws:TagKeys": ["opsflows:dr"]},
+                    "StringEquals": {"aws:ResourceTag/opsflows:managed": "true"}}),
+                # Only a copy opsflows made and the DR workflow has not adopted (a failed one has no data).
+                allow("ec2:DeleteSnapshot", dr, sid="RemoveFailedCopies",
+                      condition={"StringEquals": {"aws:ResourceTag/opsflows:managed": "pending"}}),
+            ], **common), inside)
+        expire = Function(f"{name}-expire", FunctionArgs(
+            package="snapshots", handler="expire.handler", timeout=900, environment=environment,
+            description="Copy deadline reached: report every snapshot still waiting for a DR copy slot, once",
+            statements=[queue, answer], **common), inside)
+
+        deadline = max(1, round(s.copy_deadline_hours * 3600))
+        states.update({
+            "Which event?": {"Type": "Choice", "Default": "Tag", "Choices": [{"And": [
+                {"Variable": "$.detail.event", "IsPresent": True}, {"Variable": "$.detail.event", "IsString": True},
+                {"Variable": "$.detail.event", "StringEquals": "copySnapshot"}], "Next": "Settle"}]},
+            "CopyToDR": invoke_and_wait(
+                "CopyToDR", copy.arn, payload={"source.$": "$.tagged"}, timeout_seconds=deadline,
+                result_path="$.copy", next="Done", retry=[SLOTS_BUSY], catch=[
+                    {"ErrorEquals": ["CopyDeadlineReached"], "ResultPath": "$.failure", "Next": "Reported with others"},
+                    {"ErrorEquals": ["States.Timeout"], "ResultPath": "$.failure", "Next": "Expire"}]),
+            "Expire": invoke("Expire", expire.arn, next="Deadline?", result_path="$.failure", retry=[REPORT_BUSY],
+                             parameters={"snapshot.$": "$.tagged.snapshot", "execution.$": "$$.Execution.Id"}),
+            "Deadline?": {"Type": "Choice", "Default": "Done", "Choices": [
+                {"Variable": "$.failure.outcome", "StringEquals": "reported", "Next": "NotifyDeadline"},
+                {"Variable": "$.failure.outcome", "StringEquals": "elsewhere", "Next": "Reported with others"},
+                {"Variable": "$.failure.outcome", "StringEquals": "failed", "Next": "CopyToDR failed"}]},
+            "NotifyDeadline": {
+                "Type": "Task", "Resource": "arn:aws:states:::sns:publish", "Comment": "one alert for every snapshot "
+                "still waiting when the first reaches the copy deadline", "Parameters": {
+                    "TopicArn": args.alerts.arn, "Subject": "opsflows snapshots-primary: DR copy deadline reached",
+                    "Message.$": "$.failure.message", "MessageAttributes": {
+                        "workflow": {"DataType": "String", "StringValue": "snapshots-primary"},
+                        "state": {"DataType": "String", "StringValue": "CopyToDR"},
+                        "error": {"DataType": "String", "StringValue": "CopyDeadlineReached"}}},
+                "Retry": [TRANSIENT], "ResultPath": None, "Next": "Deadline reached"},
+            "Deadline reached": {"Type": "Fail", "ErrorPath": "$.failure.Error", "CausePath": "$.failure.Cause"},
+            "Reported with others": {"Type": "Fail", "ErrorPath": "$.failure.Error", "CausePath": "$.failure.Cause",
+                                     "Comment": "named in the deadline alert another execution published"},
+            "Settle": invoke("Settle", settle.arn, next="Settled?", result_path="$.settled",
+                             parameters={"event.$": "$", "execution.$": "$$.Execution.Id"}),
+            "Settled?": {"Type": "Choice", "Default": "Done", "Choices": [
+                {"Variable": "$.settled.outcome", "StringEquals": "copied", "Next": "Retain copied"},
+                {"Variable": "$.settled.outcome", "StringEquals": "retry", "Next": "Copy again"}]},
+            "Retain copied": invoke("Retain copied", retain.arn, next="Done", result_path="$.retention",
+                                    parameters={"region.$": "$.settled.source.snapshot.region",
+                                                "volumeId.$": "$.settled.source.volumeId"},
+                                    comment="the snapshots retention held for their DR copy may go now"),
+            "Copy again": {"Type": "Pass", "InputPath": "$.settled.source", "ResultPath": "$.tagged",
+                           "Next": "CopyToDR", "Comment": "AWS failed the copy: queue it again, first in line"},
+        })
+        return [copy, settle, expire]
+
+    def _forward_dr_copies(self, name: str, args: SnapshotManagementArgs, flow: Workflow,
+                           inside: pulumi.ResourceOptions) -> None:
+        """Every copySnapshot event of the DR region (completed or failed, opsflows' copies and others', which
+        hold slots too) reaches the primary region's default bus, where a rule starts the flow with it."""
+        account = aws.get_caller_identity_output().account_id
+        bus = pulumi.Output.concat("arn:aws:events:", args.region, ":", account, ":event-bus/default")
+        every_copy = snapshot_pattern("copySnapshot", ("succeeded", "failed"))
+        rule = aws.cloudwatch.EventRule(f"{name}-dr-copies-rule", region=args.dr_region,
+                                        description=f"EBS copySnapshot in {args.dr_region} -> {args.region} default bus",
+                                        event_pattern=pulumi.Output.json_dumps(every_copy), opts=inside)
+        role = aws.iam.Role(f"{name}-dr-copies-role", assume_role_policy=assume_role_policy("events.amazonaws.com"),
+                            description=f"EventBridge forwards {args.dr_region} copySnapshot events", opts=inside)
+        policy = aws.iam.RolePolicy(f"{name}-dr-copies-policy", role=role.id, opts=inside,
+                                    policy=policy_document([allow("events:PutEvents", bus, sid="ToPrimaryBus")]))
+        aws.cloudwatch.EventTarget(f"{name}-dr-copies-target", rule=rule.name, arn=bus, role_arn=role.arn,
+                                   region=args.dr_region, opts=pulumi.ResourceOptions.merge(
+                                       inside, pulumi.ResourceOptions(depends_on=[policy])))
+        on_event(f"{name}-on-dr-copy", pattern={**every_copy, "region": [args.dr_region]}, target=flow,
+                 description=f"EBS copySnapshot in {args.dr_region} (forwarded) -> opsflows snapshots-primary",
+                 opts=inside)

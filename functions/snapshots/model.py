@@ -10,8 +10,11 @@ from common.errors import InvalidInput
 MANAGED = "opsflows:managed"              # "true" on every snapshot opsflows manages (and may delete)
 PENDING = "pending"                       # MANAGED on a fresh DR copy until the DR workflow tags it
 VOLUME = "opsflows:volume"                # the original volume id; copies carry it, so DR groups by it
+DR_COPY = "opsflows:dr"                   # primary: "pending" until its DR copy completed, then "copied"
+COPIED = "copied"
 SOURCE_SNAPSHOT = "opsflows:source-snapshot"
 SOURCE_REGION = "opsflows:source-region"
+SOURCE_TIME = "opsflows:source-time"      # on a DR copy: its source's start time (DR keeps the newest sources)
 # Snapshots that another manager owns (AWS Backup, Data Lifecycle Manager) are left to it.
 FOREIGN_MANAGERS = ("aws:backup:", "aws:dlm:")
 
@@ -59,9 +62,11 @@ class SnapshotEvent:
     snapshot: SnapshotRef
     source: str                 # volume id (createSnapshot) or source snapshot ARN (copySnapshot)
     source_region: str | None
+    result: str = "succeeded"   # copySnapshot: succeeded | failed (the settle step reads both)
+    cause: str = ""
 
     @classmethod
-    def parse(cls, event: Any, expected: str) -> "SnapshotEvent":
+    def parse(cls, event: Any, expected: str, results: tuple[str, ...] = ("succeeded",)) -> "SnapshotEvent":
         if not isinstance(event, dict) or event.get("detail-type") != "EBS Snapshot Notification":
             raise NotASnapshotEvent(f"expected an EBS Snapshot Notification, got detail-type "
                                     f"{event.get('detail-type') if isinstance(event, dict) else type(event).__name__!r}")
@@ -70,9 +75,11 @@ class SnapshotEvent:
             raise NotASnapshotEvent("the event has no detail object")
         if detail.get("event") != expected:
             raise NotASnapshotEvent(f"expected detail.event {expected!r}, got {detail.get('event')!r}")
-        if detail.get("result") != "succeeded":
-            raise NotASnapshotEvent(f"the {expected} did not succeed (result {detail.get('result')!r}, "
-                                    f"cause {detail.get('cause')!r})")
+        if detail.get("result") not in results:
+            if results == ("succeeded",):
+                raise NotASnapshotEvent(f"the {expected} did not succeed (result {detail.get('result')!r}, "
+                                        f"cause {detail.get('cause')!r})")
+            raise NotASnapshotEvent(f"detail.result must be one of {', '.join(results)}, got {detail.get('result')!r}")
         snapshot_id, region = parse_arn(detail.get("snapshot_id"), "snapshot", "snapshot_id")
         region = region or event.get("region")
         if not region or not REGION.match(region):
@@ -82,8 +89,17 @@ class SnapshotEvent:
         else:
             source_id, source_region = parse_arn(detail.get("source"), "snapshot", "source")
             source = source_id
+        cause = detail.get("cause") or ""
         return cls(event=expected, snapshot=SnapshotRef(snapshot_id, region), source=source,
-                   source_region=source_region)
+                   source_region=source_region, result=detail["result"], cause=cause if isinstance(cause, str) else "")
+
+
+def source_ref(value: Any, field: str = "snapshot") -> SnapshotRef:
+    """A {"id", "region"} object of an execution input as a SnapshotRef, or InvalidInput naming the field."""
+    if not isinstance(value, dict) or not SNAPSHOT_ID.match(str(value.get("id") or "")) \
+            or not REGION.match(str(value.get("region") or "")):
+        raise InvalidInput(f"{field} must be {{\"id\": \"snap-...\", \"region\": \"<region>\"}}, got {value!r}")
+    return SnapshotRef(value["id"], value["region"])
 
 
 def tags_of(described: dict) -> dict[str, str]:
