@@ -63,13 +63,13 @@ class AlertInbox:
                     break
                 wait = 0
 
-    def matching(self, predicate: Callable[[dict], bool], deadline: float) -> list[dict]:
-        """The alerts `predicate` accepts, waiting for the first until `deadline`; after it, one more read, so
+    def matching(self, predicate: Callable[[dict], bool]) -> list[dict]:
+        """The alerts `predicate` accepts, waiting up to the deadline for the first; after it, one more read, so
         a duplicate delivered alongside is counted too."""
         def found() -> list[dict]:
             self._read()
             return [m for m in self.received if predicate(m)]
-        first = self.drill.until(found, deadline)
+        first = self.drill.until(found)
         if not first:
             return []
         time.sleep(min(self.drill.options.poll, 2.0))

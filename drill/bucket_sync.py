@@ -45,7 +45,6 @@ def run(drill: Drill, run: Run) -> None:
     machine = drill.outputs.arn("bucketSyncStateMachineArn")
     region = machine.split(":")[3]
     s3 = drill.client("s3", region)
-    deadline = drill.deadline()
     source, destination = buckets(drill)
     for name, objects in ((source, SOURCE), (destination, DESTINATION)):
         make_bucket(drill, s3, name, region)
@@ -57,7 +56,7 @@ def run(drill: Drill, run: Run) -> None:
 
     def sync(suffix: str, **extra: Any) -> dict:
         arn = start(drill, machine, f"{drill.name}-{suffix}", {"source": source, "destination": destination, **extra})
-        described = finished(drill, arn, deadline)
+        described = finished(drill, arn)
         run.require(f"the {suffix} execution SUCCEEDED", bool(described) and described["status"] == "SUCCEEDED",
                     summary(described) if described else "still RUNNING at the deadline")
         return output(described)

@@ -35,7 +35,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--poll", type=float, default=Options.poll, metavar="SECONDS",
                    help=f"seconds between looks at AWS while waiting (default {Options.poll:g})")
     p.add_argument("--deadline", type=float, default=Options.deadline, metavar="SECONDS",
-                   help=f"how long an exercise may wait for the workflows (default {Options.deadline:g})")
+                   help=f"how long one wait (a workflow, a DR copy, an alert) may last (default {Options.deadline:g})")
     p.add_argument("--cleanup-only", action="store_true",
                    help="only remove what earlier drills of the stack left behind, then exit")
     return p

@@ -26,7 +26,7 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class Options:
     poll: float = 5.0               # seconds between looks at AWS while waiting
-    deadline: float = 900.0         # seconds an exercise may wait for the workflows (a DR copy takes minutes)
+    deadline: float = 900.0         # seconds one wait may last (a workflow, a DR copy: minutes; an alert)
     keep: bool = False              # leave the canaries in place (the next run of this stack removes them)
 
 
@@ -35,18 +35,28 @@ def new_id() -> str:
     return f"{datetime.now(timezone.utc):%Y%m%d%H%M%S}-{secrets.token_hex(3)}"
 
 
+_SESSION: list[Any] = []
+_CLIENTS: dict[tuple[int, str, str], Any] = {}      # (session, service, region) -> client: making one costs ~10 ms
+
+
+def default_session() -> Any:
+    """One boto3 session per process (credentials from the environment, as the AWS CLI finds them)."""
+    if not _SESSION:
+        import boto3
+        _SESSION.append(boto3.session.Session())
+    return _SESSION[0]
+
+
 class Drill:
     def __init__(self, outputs: StackOutputs, options: Options, *, session: Any = None, drill_id: str | None = None,
                  log: IO[str] | None = None):
-        import boto3
         self.outputs, self.options = outputs, options
         self.stack = outputs.stack
         self.id = drill_id or new_id()
         self.name = f"{PREFIX}{self.id}"
-        self.session = session or boto3.session.Session()
+        self.session = session or default_session()
         self.log = log or sys.stdout
         self.started = datetime.now(timezone.utc)
-        self._clients: dict[tuple[str, str], Any] = {}
 
     @property
     def tags(self) -> dict[str, str]:
@@ -56,20 +66,17 @@ class Drill:
         return [{"Key": k, "Value": v} for k, v in self.tags.items()]
 
     def client(self, service: str, region: str) -> Any:
-        key = (service, region)
-        if key not in self._clients:
-            self._clients[key] = self.session.client(service, region_name=region, config=CLIENT_CONFIG)
-        return self._clients[key]
+        key = (id(self.session), service, region)
+        if key not in _CLIENTS:
+            _CLIENTS[key] = self.session.client(service, region_name=region, config=CLIENT_CONFIG)
+        return _CLIENTS[key]
 
     def say(self, text: str) -> None:
         print(text, file=self.log, flush=True)
 
-    def deadline(self) -> float:
-        """A monotonic time `options.deadline` seconds from now."""
-        return time.monotonic() + self.options.deadline
-
-    def until(self, probe: Callable[[], T | None], deadline: float) -> T | None:
-        """Look (`probe`) every `poll` seconds until it returns something, or None once the deadline passed."""
+    def until(self, probe: Callable[[], T | None]) -> T | None:
+        """Look (`probe`) every `poll` seconds until it returns something; None once `deadline` seconds passed."""
+        deadline = time.monotonic() + self.options.deadline
         while True:
             found = probe()
             if found:

@@ -42,24 +42,23 @@ def run(drill: Drill, run: Run, inbox: AlertInbox) -> None:
     machine = drill.outputs.arn("credentialResponseStateMachineArn")
     region = machine.split(":")[3]
     iam = drill.client("iam", region)
-    deadline = drill.deadline()
     user = drill.name
     iam.create_user(UserName=user, Path=IAM_PATH, Tags=drill.tag_list())
     key = iam.create_access_key(UserName=user)["AccessKey"]["AccessKeyId"]      # the secret is never kept
     run.step(f"created canary IAM user {user} ({IAM_PATH}) with access key {key}")
     # IAM is eventually consistent: the workflow must find the key's owner the way it will tonight.
-    known = drill.until(lambda: _owner(iam, key) == user, deadline)
+    known = drill.until(lambda: _owner(iam, key) == user)
     run.require("IAM knows the new key's owner", bool(known), _owner(iam, key))
 
     execution = start(drill, machine, f"{drill.name}-credentials", health_event(drill, region, key, user))
     run.step(f"started {execution.rsplit(':', 1)[-1]} with a synthetic {EVENT_CODE} event for {key}")
-    described = finished(drill, execution, deadline)
+    described = finished(drill, execution)
     run.check("the execution SUCCEEDED", bool(described) and described["status"] == "SUCCEEDED",
               summary(described) if described else "still RUNNING at the deadline")
     keys = {k["AccessKeyId"]: k["Status"] for k in iam.list_access_keys(UserName=user)["AccessKeyMetadata"]}
     run.check("the key is inactive (or deleted, with action: delete)", keys.get(key, "deleted") in ("Inactive", "deleted"),
               f"{key}: {keys.get(key, 'deleted')}")
-    alerts = inbox.matching(lambda m: key in str(m.get("Message", "")), deadline)
+    alerts = inbox.matching(lambda m: key in str(m.get("Message", "")))
     run.check("exactly one alert names the key", len(alerts) == 1,
               "; ".join(describe(a) for a in alerts) or "no alert on " + ", ".join(inbox.topics()))
     if alerts:

@@ -20,11 +20,11 @@ def start(drill: Drill, machine_arn: str, name: str, payload: Any) -> str:
                                                     input=json.dumps(payload))["executionArn"]
 
 
-def finished(drill: Drill, execution_arn: str, deadline: float) -> dict | None:
+def finished(drill: Drill, execution_arn: str) -> dict | None:
     """DescribeExecution once the execution has ended, or None if it still runs at the deadline."""
     sfn = _sfn(drill, execution_arn)
     return drill.until(lambda: (lambda d: d if d["status"] in FINAL else None)(
-        sfn.describe_execution(executionArn=execution_arn)), deadline)
+        sfn.describe_execution(executionArn=execution_arn)))
 
 
 class Finder:
@@ -50,8 +50,8 @@ class Finder:
                 break                              # newest first: the rest is older still
         return None
 
-    def find(self, needle: str, deadline: float) -> dict | None:
-        return self.drill.until(lambda: self._look(needle), deadline)
+    def find(self, needle: str) -> dict | None:
+        return self.drill.until(lambda: self._look(needle))
 
 
 def summary(described: dict) -> str:

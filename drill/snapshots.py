@@ -24,12 +24,12 @@ def preflight(drill: Drill) -> None:
 
 
 def run(drill: Drill, run: Run) -> None:
-    region, deadline = drill.outputs.home_region, drill.deadline()
-    snapshot = canary_snapshot(drill, run, region, deadline)
-    (primary if drill.stack == "primary" else dr)(drill, run, region, snapshot, deadline)
+    region = drill.outputs.home_region
+    snapshot = canary_snapshot(drill, run, region)
+    (primary if drill.stack == "primary" else dr)(drill, run, region, snapshot)
 
 
-def canary_snapshot(drill: Drill, run: Run, region: str, deadline: float) -> dict:
+def canary_snapshot(drill: Drill, run: Run, region: str) -> dict:
     ec2 = drill.client("ec2", region)
     zone = next(z["ZoneName"] for z in ec2.describe_availability_zones(
         Filters=[{"Name": "state", "Values": ["available"]}, {"Name": "zone-type", "Values": ["availability-zone"]}]
@@ -37,23 +37,23 @@ def canary_snapshot(drill: Drill, run: Run, region: str, deadline: float) -> dic
     tags = [{"ResourceType": "volume", "Tags": [*drill.tag_list(), {"Key": "Name", "Value": drill.name}]}]
     volume = ec2.create_volume(AvailabilityZone=zone, Size=1, VolumeType="gp3", TagSpecifications=tags)["VolumeId"]
     run.step(f"created canary volume {volume} (1 GiB gp3, {zone})")
-    ready = drill.until(lambda: _volume_state(ec2, volume) == "available", deadline)
+    ready = drill.until(lambda: _volume_state(ec2, volume) == "available")
     run.require("the canary volume is available", bool(ready), _volume_state(ec2, volume))
     snapshot = ec2.create_snapshot(VolumeId=volume, Description=f"opsflows fire drill {drill.id}",
                                    TagSpecifications=[{"ResourceType": "snapshot", "Tags": drill.tag_list()}])
     run.step(f"created snapshot {snapshot['SnapshotId']} of it; waiting for it to complete")
-    completed = drill.until(lambda: _completed(ec2, snapshot["SnapshotId"]), deadline)
+    completed = drill.until(lambda: _completed(ec2, snapshot["SnapshotId"]))
     run.require("the canary snapshot completed", bool(completed), _describe(ec2, snapshot["SnapshotId"]).get("State"))
     return {"id": snapshot["SnapshotId"], "volume": volume, "region": region}
 
 
-def primary(drill: Drill, run: Run, region: str, snapshot: dict, deadline: float) -> None:
+def primary(drill: Drill, run: Run, region: str, snapshot: dict) -> None:
     ec2 = drill.client("ec2", region)
     snap, volume = snapshot["id"], snapshot["volume"]
-    execution = Finder(drill, drill.outputs.arn("snapshotStateMachineArn")).find(snap, deadline)
+    execution = Finder(drill, drill.outputs.arn("snapshotStateMachineArn")).find(snap)
     run.require("the createSnapshot event started the snapshot workflow", bool(execution),
                 execution["name"] if execution else f"no execution of snapshotStateMachineArn names {snap}")
-    described = finished(drill, execution["executionArn"], deadline)
+    described = finished(drill, execution["executionArn"])
     run.require("the workflow SUCCEEDED", bool(described) and described["status"] == "SUCCEEDED",
                 summary(described) if described else "still RUNNING at the deadline")
     tags = tags_of(_describe(ec2, snap).get("Tags"))
@@ -74,18 +74,18 @@ def primary(drill: Drill, run: Run, region: str, snapshot: dict, deadline: float
                            Filters=[{"Name": f"tag:{SOURCE_SNAPSHOT}", "Values": [snap]}]))
         return found[0] if found else None
 
-    made = drill.until(copy, deadline)
+    made = drill.until(copy)
     run.require(f"a DR copy of {snap} exists in {dr_region}", bool(made),
                 f"{made['SnapshotId']} ({made['State']})" if made else
                 f"no snapshot tagged {SOURCE_SNAPSHOT}={snap} in {dr_region} at the deadline")
     run.step(f"waiting for DR copy {made['SnapshotId']} to complete and be tagged by the dr stack's workflow")
     done = drill.until(lambda: (lambda c: c if c and c["State"] != "pending" and
-                                tags_of(c.get("Tags")).get(MANAGED) == "true" else None)(copy()), deadline)
+                                tags_of(c.get("Tags")).get(MANAGED) == "true" else None)(copy()))
     last = done or copy() or made
     copy_tags = tags_of(last.get("Tags"))
     if last["State"] == "pending":
         run.require("the DR copy completed", False,
-                    f"copy {last['SnapshotId']} still pending at the deadline ({drill.options.deadline:.0f} s, "
+                    f"copy {last['SnapshotId']} still pending at the deadline ({drill.options.deadline:g} s, "
                     f"progress {last.get('Progress') or '?'}); rerun with a longer --deadline")
     run.require("the DR copy completed", last["State"] == "completed", last["State"])
     run.check("the copy is encrypted and carries the source's tags (opsflows:volume, source, drill tags)",
@@ -96,7 +96,7 @@ def primary(drill: Drill, run: Run, region: str, snapshot: dict, deadline: float
               f"{MANAGED}={copy_tags.get(MANAGED)!r}" + ("" if done else " at the deadline: is the dr stack deployed?"))
 
 
-def dr(drill: Drill, run: Run, region: str, snapshot: dict, deadline: float) -> None:
+def dr(drill: Drill, run: Run, region: str, snapshot: dict) -> None:
     ec2 = drill.client("ec2", region)
     snap, volume = snapshot["id"], snapshot["volume"]
     carried = {MANAGED: "pending", VOLUME: volume, SOURCE_SNAPSHOT: snap, SOURCE_REGION: region, **drill.tags}
@@ -105,13 +105,13 @@ def dr(drill: Drill, run: Run, region: str, snapshot: dict, deadline: float) -> 
                              TagSpecifications=[{"ResourceType": "snapshot", "Tags": [
                                  {"Key": k, "Value": v} for k, v in sorted(carried.items())]}])["SnapshotId"]
     run.step(f"copied {snap} to {made}, tagged as an opsflows DR copy; waiting for the copySnapshot event's workflow")
-    execution = Finder(drill, drill.outputs.arn("snapshotStateMachineArn")).find(made, deadline)
+    execution = Finder(drill, drill.outputs.arn("snapshotStateMachineArn")).find(made)
     if not execution and _describe(ec2, made).get("State") == "pending":
         run.require("the copy completed", False, f"copy {made} still pending at the deadline "
-                    f"({drill.options.deadline:.0f} s); rerun with a longer --deadline")
+                    f"({drill.options.deadline:g} s); rerun with a longer --deadline")
     run.require("the copySnapshot event started the DR snapshot workflow", bool(execution),
                 execution["name"] if execution else f"no execution of snapshotStateMachineArn names {made}")
-    described = finished(drill, execution["executionArn"], deadline)
+    described = finished(drill, execution["executionArn"])
     run.require("the workflow SUCCEEDED", bool(described) and described["status"] == "SUCCEEDED",
                 summary(described) if described else "still RUNNING at the deadline")
     tags = tags_of(_describe(ec2, made).get("Tags"))
