@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from typing import Callable
 
 from .context import Drill
@@ -74,6 +75,13 @@ class AlertInbox:
             return []
         time.sleep(min(self.drill.options.poll, 2.0))
         return found()
+
+
+def exactly_one(alerts: list[dict]) -> bool:
+    """One alert, or - where one alert reaches several subscribed topics - one on each topic it reached: a
+    second alert on the same topic is a duplicate the workflow should not have sent."""
+    per_topic = Counter(a.get("TopicArn") for a in alerts)
+    return bool(per_topic) and set(per_topic.values()) == {1}
 
 
 def describe(alert: dict) -> str:

@@ -63,6 +63,10 @@ def main(argv: list[str], *, stdin: IO[str] | None = None, stdout: IO[str] | Non
     except DrillSetupError as exc:
         print(f"drill: {exc}", file=stderr)
         return 2
+    except KeyboardInterrupt:
+        print("drill: interrupted; this drill's canaries were removed as far as it got, the next drill of the "
+              "stack (or --cleanup-only) removes the rest", file=stderr)
+        return 130
     report.write(stdout, args.json)
     return report.exit_code
 

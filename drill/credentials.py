@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 from botocore.exceptions import ClientError
 
-from .alerts import AlertInbox, describe
+from .alerts import AlertInbox, describe, exactly_one
 from .context import IAM_PATH, Drill
 from .executions import finished, start, summary
 from .report import Run
@@ -59,7 +59,7 @@ def run(drill: Drill, run: Run, inbox: AlertInbox) -> None:
     run.check("the key is inactive (or deleted, with action: delete)", keys.get(key, "deleted") in ("Inactive", "deleted"),
               f"{key}: {keys.get(key, 'deleted')}")
     alerts = inbox.matching(lambda m: key in str(m.get("Message", "")))
-    run.check("exactly one alert names the key", len(alerts) == 1,
+    run.check("exactly one alert names the key", exactly_one(alerts),
               "; ".join(describe(a) for a in alerts) or "no alert on " + ", ".join(inbox.topics()))
     if alerts:
         outcome = (alerts[0].get("MessageAttributes") or {}).get("outcome", {}).get("Value")

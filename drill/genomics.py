@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .alerts import AlertInbox, describe
+from .alerts import AlertInbox, describe, exactly_one
 from .context import Drill, pages
 from .executions import finished, start, summary
 from .outputs import DrillSetupError
@@ -62,7 +62,7 @@ def run(drill: Drill, run: Run, inbox: AlertInbox) -> None:
               bool(ended) and ended["status"] == "FAILED" and ended.get("error") == "InvalidSampleInput",
               summary(ended) if ended else "still RUNNING at the deadline")
     alerts = inbox.matching(lambda m: execution in str(m.get("Message", "")))
-    run.check("exactly one alert names the execution", len(alerts) == 1,
+    run.check("exactly one alert names the execution", exactly_one(alerts),
               "; ".join(describe(a) for a in alerts) or "no alert on " + ", ".join(inbox.topics()))
     submitted = submitted_by(batch, queues, name, drill)
     run.check("no job was submitted", submitted == [], submitted or "none in " + ", ".join(

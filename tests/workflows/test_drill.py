@@ -187,6 +187,36 @@ def test_a_workflow_that_cannot_act_fails_the_drill_and_keep_leaves_the_canaries
     assert canaries(cloud) == []
 
 
+@contextmanager
+def disabled_queue(cloud, stacks):
+    queue = stacks.deployments["primary"].outputs["genomicsJobQueueArns"]["low"]
+    batch = cloud.client("batch", "us-west-2")
+    batch.update_job_queue(jobQueue=queue, state="DISABLED")
+    try:
+        yield
+    finally:
+        batch.update_job_queue(jobQueue=queue, state="ENABLED")
+
+
+@contextmanager
+def copies_denied(cloud, stacks):
+    cloud.inject_error("s3", "CopyObject", "AccessDenied", "not authorized to perform s3:PutObject")
+    yield
+
+
+@pytest.mark.parametrize("exercise, broken, failed", [
+    ("genomics", disabled_queue, "every job queue is ENABLED and VALID"),
+    ("bucket-sync", copies_denied, "the sync execution SUCCEEDED"),
+])
+def test_a_broken_workflow_fails_its_exercise(capsys, stacks, cloud, exercise, broken, failed):
+    with broken(cloud, stacks):
+        code, report, _ = run_drill(capsys, stacks, "primary", "--only", exercise)
+    (outcome,) = report["exercises"]
+    assert code == 1 and outcome["outcome"] == "FAILED"
+    assert failed in [c["what"] for c in outcome["checks"] if not c["passed"]]
+    assert canaries(cloud) == []
+
+
 class Pending:
     """EBS while a copy is in flight: the copy stays `pending`, and deleting a pending snapshot is refused
     (IncorrectState) `refusals` times before it goes."""
@@ -298,13 +328,14 @@ def test_the_cleanup_removes_canaries_of_this_stack_and_nothing_else(capsys, sta
     iam.put_user_policy(UserName=leftover_user, PolicyName="opsflows-revoke-older-sessions", PolicyDocument=json.dumps(
         {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]}))
     leftover_bucket = bucket("opsflows-drill-19990101000000-abcdef-src", earlier)
+    foreign_bucket = bucket("someone-opsflows-drill", earlier)                          # not a canary's name
     leftover_volume, leftover_snapshot = snapshot(earlier)
     cloud.run_until_idle()
     kept = {
         "users": [user("opsflows-drill-untagged", "/opsflows-drill/", {}),             # not tagged as a canary
                   user("opsflows-drill-of-dr", "/opsflows-drill/", dr_stack),          # the other stack's
                   user("someone-opsflows-drill", "/opsflows-drill/", earlier)],        # not a canary's name
-        "buckets": [bucket("opsflows-drill-untagged", {}), bucket("opsflows-drill-of-dr", dr_stack)],
+        "buckets": [bucket("opsflows-drill-untagged", {}), bucket("opsflows-drill-of-dr", dr_stack), foreign_bucket],
         "snapshots": [snapshot(dr_stack), snapshot({"opsflows-drill-stack": "primary"})],   # other stack; no id
     }
     cloud.run_until_idle()
