@@ -131,17 +131,15 @@ def _delete_user(iam: Any, name: str) -> None:
 
 
 # -- EBS snapshots and volumes -----------------------------------------------------------------------------
-def _filters(drill: Drill, drill_id: str | None) -> list[dict]:
-    return [{"Name": f"tag:{TAG_STACK}", "Values": [drill.stack]},
-            {"Name": f"tag:{TAG_ID}", "Values": [drill_id]} if drill_id else {"Name": "tag-key", "Values": [TAG_ID]}]
+# Only describes canary-tagged resources (a region may hold thousands of snapshots); is_canary decides.
+CANARY_TAGGED = [{"Name": "tag-key", "Values": [TAG_ID]}]
 
 
 def _snapshots(drill: Drill, drill_id: str | None, done: Sweep, deadline: float) -> None:
     found = []
     for region in drill.outputs.regions:
         ec2 = drill.client("ec2", region)
-        for snapshot in pages(ec2, "describe_snapshots", "Snapshots", OwnerIds=["self"],
-                              Filters=_filters(drill, drill_id)):
+        for snapshot in pages(ec2, "describe_snapshots", "Snapshots", OwnerIds=["self"], Filters=CANARY_TAGGED):
             tags = tags_of(snapshot.get("Tags"))
             if is_canary(drill, tags, drill_id):
                 found.append((0 if "opsflows:source-snapshot" in tags else 1, region, snapshot))
@@ -155,7 +153,7 @@ def _snapshots(drill: Drill, drill_id: str | None, done: Sweep, deadline: float)
 def _volumes(drill: Drill, drill_id: str | None, done: Sweep, deadline: float) -> None:
     for region in drill.outputs.regions:
         ec2 = drill.client("ec2", region)
-        for volume in pages(ec2, "describe_volumes", "Volumes", Filters=_filters(drill, drill_id)):
+        for volume in pages(ec2, "describe_volumes", "Volumes", Filters=CANARY_TAGGED):
             if is_canary(drill, tags_of(volume.get("Tags")), drill_id):
                 _remove(drill, done, f"volume {volume['VolumeId']} ({region})",
                         lambda v=volume["VolumeId"], c=ec2: c.delete_volume(VolumeId=v), deadline)
@@ -167,7 +165,7 @@ def _buckets(drill: Drill, drill_id: str | None, done: Sweep, deadline: float) -
         return                                   # only the bucket-sync exercise makes buckets
     s3 = drill.client("s3", drill.outputs.region_of("bucketSyncStateMachineArn"))
     prefix = f"{PREFIX}{drill_id}-" if drill_id else PREFIX
-    for bucket in pages(s3, "list_buckets", "Buckets", Prefix=prefix):
+    for bucket in pages(s3, "list_buckets", "Buckets"):
         name = bucket["Name"]
         if not name.startswith(prefix):
             continue

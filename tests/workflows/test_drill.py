@@ -217,6 +217,22 @@ def test_a_broken_workflow_fails_its_exercise(capsys, stacks, cloud, exercise, b
     assert canaries(cloud) == []
 
 
+def test_a_job_the_invalid_genomics_input_submitted_would_be_found(stacks, cloud):
+    from drill.context import Drill, Options
+    from drill.genomics import submitted_by
+    from drill.outputs import StackOutputs
+    outputs = stacks.deployments["primary"].outputs
+    canary = Drill(StackOutputs.parse("primary", stacks.outputs("primary")), Options(poll=0.02, deadline=1))
+    execution = f"{canary.name}-genomics-invalid"
+    batch = cloud.client("batch", "us-west-2")
+    job = batch.submit_job(jobName="isaac-NA12878", jobQueue=outputs["genomicsJobQueueArns"]["high"],
+                           jobDefinition=outputs["genomicsJobDefinitionArns"]["isaac"],
+                           tags={"opsflows:execution": execution})["jobId"]
+    queues = list(outputs["genomicsJobQueueArns"].values())
+    assert submitted_by(batch, queues, execution, canary) == [f"isaac-NA12878 ({job}, SUCCEEDED)"]
+    assert submitted_by(batch, queues, f"{canary.name}-other", canary) == []
+
+
 class Pending:
     """EBS while a copy is in flight: the copy stays `pending`, and deleting a pending snapshot is refused
     (IncorrectState) `refusals` times before it goes."""
@@ -334,15 +350,27 @@ def test_the_cleanup_removes_canaries_of_this_stack_and_nothing_else(capsys, sta
     kept = {
         "users": [user("opsflows-drill-untagged", "/opsflows-drill/", {}),             # not tagged as a canary
                   user("opsflows-drill-of-dr", "/opsflows-drill/", dr_stack),          # the other stack's
-                  user("someone-opsflows-drill", "/opsflows-drill/", earlier)],        # not a canary's name
+                  user("someone-opsflows-drill", "/opsflows-drill/", earlier),         # not a canary's name
+                  user("opsflows-drill-nested", "/opsflows-drill/nested/", earlier)],  # not the canaries' path
         "buckets": [bucket("opsflows-drill-untagged", {}), bucket("opsflows-drill-of-dr", dr_stack), foreign_bucket],
         "snapshots": [snapshot(dr_stack), snapshot({"opsflows-drill-stack": "primary"})],   # other stack; no id
     }
+    sqs, sns = cloud.client("sqs", "us-west-2"), cloud.client("sns", "us-west-2")
+    topic = stacks.deployments["primary"].outputs["alertTopicArn"]
+
+    def queue(name, tags):
+        url = sqs.create_queue(QueueName=name, tags=tags)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        return url, sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, ReturnSubscriptionArn=True
+                                  )["SubscriptionArn"]
+
+    leftover_queue, leftover_subscription = queue("opsflows-drill-19990101000000-abcdef-alerts", earlier)
+    kept["queues"] = [queue("opsflows-drill-untagged-alerts", {}), queue("opsflows-drill-of-dr-alerts", dr_stack)]
     cloud.run_until_idle()
     try:
         assert main(["drill", "--stack", "primary", "--outputs", stacks.paths["primary"], "--cleanup-only",
                      *FAST]) == 0
-        assert "removed 4 leftover(s)" in capsys.readouterr().out
+        assert "removed 6 leftover(s)" in capsys.readouterr().out
         users = {u["UserName"] for u in iam.list_users()["Users"]}
         buckets = {b["Name"] for b in s3.list_buckets()["Buckets"]}
         snapshots = {s["SnapshotId"] for s in ec2.describe_snapshots(OwnerIds=["self"])["Snapshots"]}
@@ -351,7 +379,14 @@ def test_the_cleanup_removes_canaries_of_this_stack_and_nothing_else(capsys, sta
         assert leftover_snapshot not in snapshots and leftover_volume not in volumes
         assert set(kept["users"]) <= users and set(kept["buckets"]) <= buckets
         assert {s for _, s in kept["snapshots"]} <= snapshots and {v for v, _ in kept["snapshots"]} <= volumes
+        queues = sqs.list_queues(QueueNamePrefix="opsflows-drill-").get("QueueUrls", [])
+        subscriptions = {x["SubscriptionArn"] for x in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]}
+        assert leftover_queue not in queues and leftover_subscription not in subscriptions
+        assert {u for u, _ in kept["queues"]} <= set(queues) and {x for _, x in kept["queues"]} <= subscriptions
     finally:
+        for url, subscription in kept["queues"]:
+            sns.unsubscribe(SubscriptionArn=subscription)
+            sqs.delete_queue(QueueUrl=url)
         for name in kept["users"]:
             iam.delete_user(UserName=name)
         for name in kept["buckets"]:
