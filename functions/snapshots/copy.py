@@ -10,7 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from common.errors import InvalidInput, OpsflowsError
+from botocore.exceptions import ClientError
+
+from common.aws import client
+from common.errors import InvalidInput, OpsflowsError, error_code
 from common.handler import lambda_handler
 
 from . import tokens
@@ -57,32 +60,44 @@ class CopyRequest:
                    event["execution"], int(event.get("retry") or 0))
 
 
-def enqueue(ledger: Ledger, request: CopyRequest) -> dict | None:
-    """Queue the snapshot for this execution; None when it waits, else the answer its task gets now."""
+def running(execution: str) -> bool:
+    """Whether the execution waiting for a snapshot still runs (one that failed or timed out does not answer)."""
+    try:
+        return client("stepfunctions").describe_execution(executionArn=execution)["status"] == "RUNNING"
+    except ClientError as exc:
+        if error_code(exc) in ("ExecutionDoesNotExist", "InvalidArn"):
+            return False
+        raise
+
+
+def enqueue(ledger: Ledger, request: CopyRequest) -> tuple[dict | None, dict | None]:
+    """Queue the snapshot for this execution: (its marker, the entry as it was) when it waits, or (None, the
+    answer its task gets now)."""
     for _ in range(5):
         seen = ledger.entry(request.source.id)
         state = seen.get("state") if seen else None
         mine = bool(seen) and seen.get("owner") == request.execution
         if state is None and request.dr == TAGGED_COPIED:
-            return {"copy": None, "reused": True, "reason": f"{request.source.id} is tagged opsflows:dr=copied"}
+            return None, {"copy": None, "reused": True, "reason": f"{request.source.id} is tagged opsflows:dr=copied"}
         if state in (COPIED, COPYING):
-            return {"copy": {"id": seen.get("copy"), "region": ledger.dr_region}, "reused": not mine,
-                    **({"started": True} if mine else {})}
+            return None, {"copy": {"id": seen.get("copy"), "region": ledger.dr_region}, "reused": not mine,
+                          **({"started": True} if mine else {})}
         if state == SKIPPED:
-            return {"copy": None, "skipped": seen.get("reason")}
+            return None, {"copy": None, "skipped": seen.get("reason")}
         if state == STARTING:
             if mine:       # a dispatch is starting it with this execution's previous token: ask again shortly
                 raise TransientError(f"the DR copy of {request.source.id} is being started")
-            return {"copy": None, "duplicate": True, "state": state, "owner": seen.get("owner")}
-        if state in (WAITING, RETRYING) and not mine:
-            return {"copy": None, "duplicate": True, "state": state, "owner": seen.get("owner")}
-        # New, this execution's own (a retried task, a failed copy tried again), or failed/expired (a rerun).
+            return None, {"copy": None, "duplicate": True, "state": state, "owner": seen.get("owner")}
+        if state in (WAITING, RETRYING) and not mine and running(seen.get("owner") or ""):
+            return None, {"copy": None, "duplicate": True, "state": state, "owner": seen.get("owner")}
+        # New, this execution's own (a retried task, a failed copy tried again), failed/expired (a rerun), or
+        # waiting for an execution that no longer runs (this one takes its place in the queue).
         attempts = 0 if state in (None, FAILED) else int(seen.get("attempts") or 0)
         try:
-            ledger.enqueue(seen if state else None, source=request.source.to_json(), volume=request.volume_id,
-                           tags=request.tags, start_time=request.start_time, owner=request.execution,
-                           token=request.token, attempts=attempts)
-            return None
+            marker = ledger.enqueue(seen if state else None, source=request.source.to_json(), volume=request.volume_id,
+                                    tags=request.tags, start_time=request.start_time, owner=request.execution,
+                                    token=request.token, attempts=attempts)
+            return marker, seen
         except Conflict:
             continue            # another execution changed it meanwhile: read it again
     raise TransientError(f"the ledger entry of {request.source.id} keeps changing")
@@ -95,11 +110,15 @@ def handler(event: dict, context: object) -> dict:
     if request.source.region == settings.dr_region:
         raise InvalidInput(f"the DR region must differ from the snapshot's region ({request.source.region})")
     ledger = Ledger(settings.table, settings.dr_region)
-    answer = enqueue(ledger, request)
-    if answer is not None:
-        tokens.succeed(request.token, answer)
-        return answer
-    result = dispatch(ledger, settings)
+    marker, seen = enqueue(ledger, request)
+    if marker is None:
+        tokens.succeed(request.token, seen)
+        return seen
+    try:
+        result = dispatch(ledger, settings, own=request.token)
+    except Exception:
+        ledger.withdraw(marker, seen)     # a retry or a rerun queues it afresh; none waits for a dead token
+        raise
     mine = request.source.id
     answered = mine in result.started or mine in result.skipped or mine in result.failed
     ours_in_flight = result.in_flight + len(result.started)

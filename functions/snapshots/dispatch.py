@@ -15,9 +15,11 @@ from dataclasses import asdict, dataclass, field
 from botocore.exceptions import ClientError
 
 from common.errors import InvalidInput, OpsflowsError, error_code
+from common.handler import logger
 
 from . import tokens
 from .dr import QUOTA_ERRORS, TRANSIENT_ERRORS, copies_in_flight, start_copy
+from .ec2 import SnapshotNotFound, describe
 from .ledger import COPYING, FAILED, SKIPPED, Ledger
 from .model import REGION, SnapshotRef
 
@@ -79,7 +81,9 @@ class Dispatched:
         return asdict(self)
 
 
-def dispatch(ledger: Ledger, settings: CopySettings) -> Dispatched:
+def dispatch(ledger: Ledger, settings: CopySettings, own: str | None = None) -> Dispatched:
+    """`own`: the task token of the execution dispatching, whose answer must not be lost (the others' answers
+    are best effort: an execution not answered finds its copy started when its deadline comes)."""
     result = Dispatched()
     waiting = ledger.waiting(limit=settings.max_copies)
     first = next(waiting, None)
@@ -90,14 +94,14 @@ def dispatch(ledger: Ledger, settings: CopySettings) -> Dispatched:
     marker = first
     while marker is not None and free > 0:
         if ledger.claim(marker):
-            free -= _start(ledger, settings, marker, result)
+            free -= _start(ledger, settings, marker, result, own)
             if result.rejected:
                 break
         marker = next(waiting, None)
     return result
 
 
-def _start(ledger: Ledger, settings: CopySettings, marker: dict, result: Dispatched) -> int:
+def _start(ledger: Ledger, settings: CopySettings, marker: dict, result: Dispatched, own: str | None) -> int:
     """Start one claimed copy; the slots it took (0 or 1)."""
     source = SnapshotRef(marker["source"]["id"], marker["source"]["region"])
     try:
@@ -112,20 +116,44 @@ def _start(ledger: Ledger, settings: CopySettings, marker: dict, result: Dispatc
         elif code in TRANSIENT_ERRORS:
             ledger.unclaim(marker)
             raise TransientError(f"{code} starting the DR copy of {source.id}: {message}") from exc
+        elif code in ("InvalidSnapshot.NotFound", "InvalidSnapshotID.Malformed") and _exists(source):
+            ledger.unclaim(marker)             # not visible to CopySnapshot yet (eventual consistency)
+            raise TransientError(f"{code} starting the DR copy of {source.id}, which exists: {message}") from exc
         elif code in ("InvalidSnapshot.NotFound", "InvalidSnapshotID.Malformed"):
             # Deleted since its event (by hand): nothing left to protect, nothing to copy.
             reason = f"{source.id} no longer exists in {source.region}"
             ledger.update(source.id, {"state": SKIPPED, "reason": reason}, remove=("token",), settled=True)
-            tokens.succeed(marker["token"], {"copy": None, "skipped": reason})
+            _answer(marker, own, tokens.succeed, {"copy": None, "skipped": reason})
             result.skipped.append(source.id)
         else:
             reason = f"{code}: {message}"
             ledger.update(source.id, {"state": FAILED, "reason": reason}, remove=("token",))
-            tokens.fail(marker["token"], code, f"the DR copy of {source.id} to {settings.dr_region} cannot start: "
-                                               f"{reason}")
+            _answer(marker, own, tokens.fail, code, f"the DR copy of {source.id} to {settings.dr_region} cannot start: "
+                                                    f"{reason}")
             result.failed.append(source.id)
         return 0
     ledger.update(source.id, {"state": COPYING, "copy": copy_id}, remove=("token",))
-    tokens.succeed(marker["token"], {"copy": {"id": copy_id, "region": settings.dr_region}, "started": True})
     result.started.append(source.id)
+    _answer(marker, own, tokens.succeed, {"copy": {"id": copy_id, "region": settings.dr_region}, "started": True})
     return 1
+
+
+def _exists(source: SnapshotRef) -> bool:
+    try:
+        describe(source)
+        return True
+    except SnapshotNotFound:
+        return False
+
+
+def _answer(marker: dict, own: str | None, answer, *args) -> None:
+    """Answer the execution waiting for the marker's snapshot. This execution's own answer must not be lost (an
+    error retries its task, which then reads the entry); another's is best effort (it reads the entry when its
+    deadline comes)."""
+    if marker["token"] == own:
+        answer(own, *args)
+        return
+    try:
+        answer(marker["token"], *args)
+    except ClientError as exc:
+        logger.warning("answer lost", extra={"snapshot": marker["snapshot"], "error": error_code(exc)})

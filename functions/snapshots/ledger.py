@@ -98,6 +98,25 @@ class Ledger:
         ])
         return marker
 
+    def withdraw(self, marker: dict, seen: dict | None) -> None:
+        """Take this execution's snapshot out of the queue again (it failed before its copy was answered): the
+        entry goes back to what it was (`seen`), or away if it was new, so a retry or a rerun queues it afresh."""
+        if seen is None:
+            entry = {"Delete": {"TableName": self.name, "Key": _key(marker["snapshot"]),
+                                "ConditionExpression": "#state = :waiting AND #token = :token",
+                                "ExpressionAttributeNames": _names("state", "token"),
+                                "ExpressionAttributeValues": {":waiting": WAITING, ":token": marker["token"]}}}
+        else:
+            entry = self._set(marker["snapshot"], {"state": seen["state"], "owner": seen.get("owner", "")},
+                              remove=("token",), when={"state": WAITING, "token": marker["token"]})
+        try:
+            self._transact([
+                {"Delete": {"TableName": self.name, "Key": {"pk": self.queue, "sk": marker["sk"]},
+                            "ConditionExpression": "#token = :token", "ExpressionAttributeNames": _names("token"),
+                            "ExpressionAttributeValues": {":token": marker["token"]}}}, entry])
+        except Conflict:
+            pass                # claimed meanwhile: its copy is being started, the execution will be answered
+
     def claim(self, marker: dict) -> bool:
         """Take a waiting snapshot out of the queue to start its copy (False: another execution took it)."""
         try:

@@ -1,6 +1,7 @@
 """EBS Snapshot Notification events and the tags opsflows manages snapshots by."""
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,7 @@ SOURCE_TIME = "opsflows:source-time"      # on a DR copy: its source's start tim
 # Snapshots that another manager owns (AWS Backup, Data Lifecycle Manager) are left to it.
 FOREIGN_MANAGERS = ("aws:backup:", "aws:dlm:")
 
+MAX_EVENT_BYTES = 64 * 1024               # an EBS Snapshot Notification is well under 2 KiB
 SNAPSHOT_ID = re.compile(r"^snap-[0-9a-f]{8,17}$")
 VOLUME_ID = re.compile(r"^vol-[0-9a-f]{8,17}$")
 REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
@@ -50,8 +52,9 @@ class SnapshotRef:
 def parse_arn(value: Any, kind: str, field: str) -> tuple[str, str | None]:
     """(resource id, region or None) from an EC2 ARN in an EBS event."""
     match = ARN.match(value) if isinstance(value, str) else None
-    if not match or match["kind"] != kind:
-        raise InvalidSnapshotArn(f"detail.{field} must be an EC2 {kind} ARN, got {value!r}")
+    if not match or match["kind"] != kind or not (SNAPSHOT_ID if kind == "snapshot" else VOLUME_ID).match(match["id"]):
+        shown = value if not isinstance(value, str) or len(value) <= 120 else f"{value[:100]}... ({len(value)} characters)"
+        raise InvalidSnapshotArn(f"detail.{field} must be an EC2 {kind} ARN, got {shown!r}")
     region = next((part for part in (match["a"], match["b"]) if REGION.match(part)), None)
     return match["id"], region
 
@@ -67,6 +70,10 @@ class SnapshotEvent:
 
     @classmethod
     def parse(cls, event: Any, expected: str, results: tuple[str, ...] = ("succeeded",)) -> "SnapshotEvent":
+        size = len(json.dumps(event, default=str))
+        if size > MAX_EVENT_BYTES:
+            raise NotASnapshotEvent(f"the event is {size:,} bytes; an EBS Snapshot Notification is under 2 KiB "
+                                    f"(at most {MAX_EVENT_BYTES:,} bytes are read)")
         if not isinstance(event, dict) or event.get("detail-type") != "EBS Snapshot Notification":
             raise NotASnapshotEvent(f"expected an EBS Snapshot Notification, got detail-type "
                                     f"{event.get('detail-type') if isinstance(event, dict) else type(event).__name__!r}")

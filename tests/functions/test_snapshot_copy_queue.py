@@ -220,3 +220,32 @@ def test_copy_refuses_a_dr_region_equal_to_the_source(ec2, monkeypatch):
     monkeypatch.setenv("DR_REGION", REGION)
     with pytest.raises(ValueError, match="must differ"):
         queue(managed(ec2))
+
+
+def test_a_snapshot_waiting_for_an_execution_that_no_longer_runs_is_taken_over(ec2, monkeypatch):
+    monkeypatch.setenv("MAX_COPIES", "1")
+    queue(managed(ec2))                                                   # takes the one slot
+    source = managed(ec2)
+    queue(source, "arn:aws:states:us-west-2:123456789012:execution:flow:gone")      # no such execution runs
+    rerun = "arn:aws:states:us-west-2:123456789012:execution:flow:rerun"
+    assert queue(source, rerun)["answered"] is False                    # it waits in the queue, as the rerun's
+    assert entry(source["snapshot"]["id"])["owner"] == rerun and entry(source["snapshot"]["id"])["state"] == "waiting"
+
+
+def test_a_failure_after_queueing_takes_the_snapshot_out_again(ec2, monkeypatch):
+    source = managed(ec2)
+
+    def denied(*args, **kwargs):
+        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "DescribeSnapshots")
+    monkeypatch.setattr(dispatch, "copies_in_flight", denied)
+    with pytest.raises(Exception) as raised:
+        copy.handler({"source": source, "token": "t", "execution": "arn:aws:states:us-west-2:1:execution:f:x"}, None)
+    assert type(raised.value).__name__ == "AccessDeniedException"       # named for the state machine's Catch
+    assert entry(source["snapshot"]["id"]) == {} and queued() == 0      # none waits for that execution's token
+    monkeypatch.setattr(dispatch, "copies_in_flight", lambda region: 0)
+    assert queue(source)["answered"] is True                            # the rerun queues and copies it
+
+
+def queued() -> int:
+    return boto3.resource("dynamodb", region_name=REGION).Table(TABLE).query(
+        KeyConditionExpression="pk = :q", ExpressionAttributeValues={":q": f"queue#{DR}"})["Count"]

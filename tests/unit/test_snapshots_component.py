@@ -24,7 +24,7 @@ def test_outputs_of_both_stacks(stacks):
 def test_primary_flow_tags_retains_then_queues_the_copy(stacks):
     asl = definition(stacks["primary"], "snapshots-flow")
     states = asl["States"]
-    assert asl["StartAt"] == "Which event?" and states["Which event?"]["Default"] == "Tag"
+    assert asl["StartAt"] == "Tag" and "Settle" not in states
     assert states["Tag"]["Next"] == "Managed?" and states["Retain"]["Next"] == "CopyToDR"
     copy = states["CopyToDR"]
     assert copy["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
@@ -33,19 +33,20 @@ def test_primary_flow_tags_retains_then_queues_the_copy(stacks):
     assert [c["ErrorEquals"] for c in copy["Catch"]] == [["CopyDeadlineReached"], ["States.Timeout"], ["States.ALL"]]
     assert [c["Next"] for c in copy["Catch"]] == ["Reported with others", "Expire", "CopyToDR failed"]
     assert not any("ResourceLimitExceeded" in r["ErrorEquals"] for r in copy["Retry"])   # the quota is queued
-    for name in ("Tag", "Retain", "CopyToDR", "Settle", "Expire", "Retain copied"):
-        assert any("RequestLimitExceeded" in r["ErrorEquals"] for r in states[name]["Retry"])
-        assert states[name]["Catch"][-1]["ErrorEquals"] == ["States.ALL"]
+    copies = definition(stacks["primary"], "snapshots-copies")["States"]
+    for machine, name in [(states, n) for n in ("Tag", "Retain", "CopyToDR", "Expire")] + \
+            [(copies, n) for n in ("Settle", "Retain copied", "CopyToDR", "Expire")]:
+        assert any("RequestLimitExceeded" in r["ErrorEquals"] for r in machine[name]["Retry"])
+        assert machine[name]["Catch"][-1]["ErrorEquals"] == ["States.ALL"]
     assert states["NotifyFailure"]["Resource"] == "arn:aws:states:::sns:publish"
     assert states["NotifyFailure"]["Next"] == "Failed" and states["Failed"]["Type"] == "Fail"
     assert states["NotifyDeadline"]["Next"] == "Deadline reached" and states["Deadline reached"]["Type"] == "Fail"
 
 
 def test_a_forwarded_copy_event_settles_then_retains_or_copies_again(stacks):
-    states = definition(stacks["primary"], "snapshots-flow")["States"]
-    (to_settle,) = states["Which event?"]["Choices"]
-    assert to_settle["Next"] == "Settle" and {"Variable": "$.detail.event", "IsPresent": True} in to_settle["And"]
-    assert states["Settle"]["Next"] == "Settled?"
+    asl = definition(stacks["primary"], "snapshots-copies")
+    states = asl["States"]
+    assert asl["StartAt"] == "Settle" and states["Settle"]["Next"] == "Settled?"
     assert {c["Next"] for c in states["Settled?"]["Choices"]} == {"Retain copied", "Copy again"}
     assert states["Copy again"]["Next"] == "CopyToDR" and states["Retain copied"]["Next"] == "Done"
     assert "snapshot.$" not in states["Retain copied"]["Parameters"]     # nothing to protect once copied
@@ -75,9 +76,9 @@ def test_rules_start_the_flow_and_forward_dr_copy_events_to_the_primary_bus(stac
     assert to_bus.region == "us-east-2" and to_bus.inputs["roleArn"].startswith("arn:aws:iam::")
     (put,) = policy_statements(primary, "snapshots-dr-copies-policy")
     assert put["Action"] == ["events:PutEvents"] and put["Resource"] == [to_bus.inputs["arn"]]
-    for pattern in (created, forwarded):
-        target = targets[patterns[json.dumps(pattern, sort_keys=True)].outputs["name"]]
-        assert target.inputs["arn"] == primary.outputs["snapshotStateMachineArn"]
+    (copies,) = [m for m in ours(primary, "aws:sfn/stateMachine:StateMachine") if m.name.startswith("snapshots-copies")]
+    for pattern, machine in ((created, primary.outputs["snapshotStateMachineArn"]), (forwarded, copies.outputs["arn"])):
+        assert targets[patterns[json.dumps(pattern, sort_keys=True)].outputs["name"]].inputs["arn"] == machine
     (rule,) = ours(dr, "aws:cloudwatch/eventRule:EventRule")
     assert json.loads(rule.inputs["eventPattern"])["detail"] == {"event": ["copySnapshot"], "result": ["succeeded"]}
 
@@ -142,12 +143,15 @@ def test_functions_are_arm64_python312_traced_with_json_logs(stacks):
 
 
 def test_state_machines_log_trace_and_alarm(stacks):
-    (machine,) = ours(stacks["primary"], "aws:sfn/stateMachine:StateMachine")
-    assert machine.inputs["loggingConfiguration"]["level"] == "ALL"
-    assert machine.inputs["tracingConfiguration"] == {"enabled": True}
-    (alarm,) = ours(stacks["primary"], "aws:cloudwatch/metricAlarm:MetricAlarm")
-    assert alarm.inputs["metricName"] == "ExecutionsFailed"
-    assert alarm.inputs["alarmActions"] == [stacks["primary"].outputs["alertTopicArn"]]
+    machines = ours(stacks["primary"], "aws:sfn/stateMachine:StateMachine")
+    alarms = ours(stacks["primary"], "aws:cloudwatch/metricAlarm:MetricAlarm")
+    assert len(machines) == len(alarms) == 2
+    for machine in machines:
+        assert machine.inputs["loggingConfiguration"]["level"] == "ALL"
+        assert machine.inputs["tracingConfiguration"] == {"enabled": True}
+    for alarm in alarms:
+        assert alarm.inputs["metricName"] == "ExecutionsFailed"
+        assert alarm.inputs["alarmActions"] == [stacks["primary"].outputs["alertTopicArn"]]
 
 
 def test_alert_topic_is_kms_encrypted(stacks):

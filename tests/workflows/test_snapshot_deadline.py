@@ -27,9 +27,9 @@ def new_executions(cloud, before: set) -> list[dict]:
 
 
 def test_the_deadline_is_the_copy_tasks_timeout(cloud):
-    (machine,) = [m for m in cloud.deployments["primary"].of_type("aws:sfn/stateMachine:StateMachine")
-                  if m.name.startswith("snapshots-")]
-    assert json.loads(machine.inputs["definition"])["States"]["CopyToDR"]["TimeoutSeconds"] == 360
+    machines = [m for m in cloud.deployments["primary"].of_type("aws:sfn/stateMachine:StateMachine")
+                if m.name.startswith("snapshots-")]
+    assert [json.loads(m.inputs["definition"])["States"]["CopyToDR"]["TimeoutSeconds"] for m in machines] == [360, 360]
 
 
 def test_a_deadline_reached_alerts_once_naming_every_snapshot_still_waiting(cloud):
