@@ -77,17 +77,23 @@ class SnapshotManagement(pulumi.ComponentResource):
                 allow("ec2:CreateTags", here, sid="TagManagedOnly",
                       condition={"ForAllValues:StringEquals": {"aws:TagKeys": tag_keys}}),
             ], **common), inside)
+        ledger = self._ledger(name, inside) if primary else None
         retain = Function(f"{name}-retain", FunctionArgs(
             package="snapshots", handler="retain.handler", timeout=300,
             description="Keep the newest N managed snapshots of a volume",
             environment={"RETAIN": str(args.settings.retain),
                          "MAX_AGE_DAYS": str(args.settings.max_age_days or ""),
-                         "DRY_RUN": str(args.settings.dry_run).lower()},
+                         "DRY_RUN": str(args.settings.dry_run).lower(),
+                         **({"LEDGER_TABLE": ledger.name, "DR_REGION": args.dr_region} if ledger else {})},
             statements=[
                 allow("ec2:DescribeSnapshots", "*", sid="DescribeOnlySupportsStar"),
                 # IAM itself refuses to delete a snapshot opsflows does not manage.
                 allow("ec2:DeleteSnapshot", here, sid="DeleteManagedOnly",
                       condition={"StringEquals": {"aws:ResourceTag/opsflows:managed": "true"}}),
+                # A snapshot held for its DR copy: mark its ledger entry to run retention again (that mark only).
+                *([allow("dynamodb:UpdateItem", ledger.arn, sid="MarkHeldForDR", condition={
+                    "ForAllValues:StringEquals": {"dynamodb:Attributes": ["pk", "sk", "retainAfterCopy"]}})]
+                  if ledger else []),
             ], **common), inside)
 
         states = {
@@ -107,7 +113,7 @@ class SnapshotManagement(pulumi.ComponentResource):
             flow = self._flow(f"{name}-flow", args, workflow, "Tag a DR copy of an EBS snapshot, keep the newest N of "
                               "its volume.", states, [tag, retain], inside)
         else:
-            queue = self._copy_queue(name, args, inside, common)
+            queue = self._copy_queue(name, args, ledger, inside, common)
             states.update(queue.copy_states(args, workflow))
             flow = self._flow(f"{name}-flow", args, workflow, "Tag a new EBS snapshot, keep the newest N of its volume, "
                               "queue its copy to the DR region (20 copies in flight there at most) and wait until it "
@@ -140,18 +146,22 @@ class SnapshotManagement(pulumi.ComponentResource):
                                                            workflow=workflow, alerts_topic_arn=args.alerts.arn)),
             alerts=args.alerts, invokes=functions, log_retention_days=args.log_retention_days), inside)
 
-    def _copy_queue(self, name: str, args: SnapshotManagementArgs, inside: pulumi.ResourceOptions,
-                    common: dict) -> "CopyQueue":
-        """The DR copy queue: its ledger and the CopyToDR / Settle / Expire functions."""
-        s = args.settings
-        here, dr = f"arn:aws:ec2:{args.region}::snapshot/*", f"arn:aws:ec2:{args.dr_region}::snapshot/*"
-        ledger = aws.dynamodb.Table(
+    @staticmethod
+    def _ledger(name: str, inside: pulumi.ResourceOptions) -> aws.dynamodb.Table:
+        """The DR copy ledger: an entry per source snapshot, the queue of those waiting for a copy slot."""
+        return aws.dynamodb.Table(
             f"{name}-copies", billing_mode="PAY_PER_REQUEST", hash_key="pk", range_key="sk",
             attributes=[aws.dynamodb.TableAttributeArgs(name="pk", type="S"),
                         aws.dynamodb.TableAttributeArgs(name="sk", type="S")],
             ttl=aws.dynamodb.TableTtlArgs(attribute_name="expiresAt", enabled=True),
             point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=True),
             server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(enabled=True), opts=inside)
+
+    def _copy_queue(self, name: str, args: SnapshotManagementArgs, ledger: aws.dynamodb.Table,
+                    inside: pulumi.ResourceOptions, common: dict) -> "CopyQueue":
+        """The DR copy queue's CopyToDR / Settle / Expire functions."""
+        s = args.settings
+        here, dr = f"arn:aws:ec2:{args.region}::snapshot/*", f"arn:aws:ec2:{args.dr_region}::snapshot/*"
         environment = {"TABLE_NAME": ledger.name, "DR_REGION": args.dr_region, "KMS_KEY_ID": s.kms_key_id or "",
                        "MAX_COPIES": str(s.max_concurrent_copies), "COPY_ATTEMPTS": str(s.copy_attempts),
                        "COPY_DEADLINE_HOURS": f"{s.copy_deadline_hours:g}"}
@@ -257,7 +267,8 @@ class CopyQueue:
                                    parameters={"event.$": "$", "execution.$": "$$.Execution.Id"})),
             failed("Settle"): first_failed("Settle"),
             "Settled?": {"Type": "Choice", "Default": "Done", "Choices": [
-                {"Variable": "$.settled.outcome", "StringEquals": "copied", "Next": "Retain copied"},
+                {"And": [{"Variable": "$.settled.outcome", "StringEquals": "copied"},
+                         {"Variable": "$.settled.retain", "BooleanEquals": True}], "Next": "Retain copied"},
                 {"Variable": "$.settled.outcome", "StringEquals": "retry", "Next": "Copy again"}]},
             "Retain copied": invoke("Retain copied", retain.arn, next="Done", result_path="$.retention",
                                     parameters={"region.$": "$.settled.source.snapshot.region",

@@ -166,6 +166,12 @@ class Ledger:
                 raise Conflict(f"{snapshot_id} changed meanwhile") from exc
             raise
 
+    def retain_after_copy(self, snapshot_id: str) -> None:
+        """Retention held this snapshot for its DR copy: run retention again when the copy completes (the entry
+        may not exist yet: its CopyToDR has not run; queueing keeps the mark)."""
+        self.table.update_item(Key=_key(snapshot_id), UpdateExpression="SET retainAfterCopy = :yes",
+                               ExpressionAttributeValues={":yes": True})
+
     def note_reported(self, snapshot_id: str, reported: list[dict]) -> None:
         """Add to the list of snapshots the deadline report of `snapshot_id`'s execution named."""
         self.table.update_item(Key=_key(snapshot_id),

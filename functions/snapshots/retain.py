@@ -1,7 +1,8 @@
 """Enforce retention for one volume: keep the newest N managed snapshots (and, optionally, a maximum age).
 
-A snapshot still waiting for its DR copy (`opsflows:dr=pending`) is never deleted: it is reported as held and
-deleted by the retention that runs when its copy completes. Snapshots are ordered by the moment they hold
+A snapshot still waiting for its DR copy (`opsflows:dr=pending`) is never deleted: it is reported as held, and
+its entry in the copy ledger (LEDGER_TABLE, primary only) asks for the retention to run again when its copy
+completes. Snapshots are ordered by the moment they hold
 (a DR copy by its source's start time), not by when a copy happened to start."""
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from common.errors import InvalidInput, error_code
 from common.handler import lambda_handler
 
 from .ec2 import ec2, managed_snapshots_of, point_in_time
+from .ledger import Ledger
 from .model import DR_COPY, PENDING, REGION, SNAPSHOT_ID, VOLUME_ID, tags_of
 from .retention import Candidate, select_expired
 
@@ -38,6 +40,10 @@ def enforce_retention(*, snapshot_id: str | None, region: str, volume_id: str, k
                              current=snapshot_id, now=now or datetime.now(timezone.utc), max_age_days=max_age_days)
     held = [c.id for c in expired if tags_of(by_id[c.id]).get(DR_COPY) == PENDING]
     expired = [c for c in expired if c.id not in held]
+    if held and not dry_run and os.environ.get("LEDGER_TABLE"):
+        ledger = Ledger(os.environ["LEDGER_TABLE"], os.environ.get("DR_REGION", ""))
+        for snapshot in held:
+            ledger.retain_after_copy(snapshot)
     deleted, in_use, gone = [], [], []
     for candidate in expired:
         if dry_run:

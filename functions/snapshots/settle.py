@@ -28,11 +28,14 @@ def settle(event: Any, execution: str, settings: CopySettings) -> dict:
     parsed = SnapshotEvent.parse(event, "copySnapshot", results=("succeeded", "failed"))
     copy, source = parsed.snapshot, parsed.source
     ledger = Ledger(settings.table, settings.dr_region)
+    # A completed copy's slot goes to the next waiting snapshot before any bookkeeping (a failed copy's goes to its
+    # own retry, first in line).
+    started = dispatch(ledger, settings).to_json() if parsed.result == "succeeded" else None
     entry = ledger.entry(source) if parsed.source_region == home_region() and copy.region == settings.dr_region \
         else None
     if not entry or entry.get("copy") != copy.id:
         return {"outcome": "ignored", "reason": f"{copy.id} is not a copy opsflows is waiting for",
-                "dispatch": dispatch(ledger, settings).to_json()}
+                "dispatch": started or dispatch(ledger, settings).to_json()}
     described = {"source": {"snapshot": entry["source"], "volumeId": entry["volume"], "tags": entry.get("tags") or {},
                             "startTime": entry.get("startTime", "")}, "copy": {"id": copy.id, "region": copy.region}}
     state, by_me = entry.get("state"), entry.get("settledBy") == execution
@@ -44,10 +47,11 @@ def settle(event: Any, execution: str, settings: CopySettings) -> dict:
             except Conflict:
                 return settle(event, execution, settings)          # settled meanwhile: read it again
         elif state != COPIED:
-            return {"outcome": "ignored", "reason": f"{copy.id} was settled already ({state})"}
+            return {"outcome": "ignored", "reason": f"{copy.id} was settled already ({state})", "dispatch": started}
         # Copied (now, or before: a duplicate event, a rerun): tagging and retention are idempotent.
         ec2(home_region()).create_tags(Resources=[source], Tags=[{"Key": DR_COPY, "Value": TAGGED_COPIED}])
-        return {"outcome": "copied", **described, "dispatch": dispatch(ledger, settings).to_json()}
+        # Retention held it for this copy: it runs again now (else nothing of the volume waits for it).
+        return {"outcome": "copied", "retain": bool(entry.get("retainAfterCopy")), **described, "dispatch": started}
 
     attempts = int(entry.get("attempts") or 0)
     if state == COPYING or (state in (FAILED, EXPIRED) and not by_me):

@@ -48,6 +48,7 @@ def test_a_forwarded_copy_event_settles_then_retains_or_copies_again(stacks):
     states = asl["States"]
     assert asl["StartAt"] == "Settle" and states["Settle"]["Next"] == "Settled?"
     assert {c["Next"] for c in states["Settled?"]["Choices"]} == {"Retain copied", "Copy again"}
+    assert {"Variable": "$.settled.retain", "BooleanEquals": True} in states["Settled?"]["Choices"][0]["And"]
     assert states["Copy again"]["Next"] == "CopyToDR" and states["Retain copied"]["Next"] == "Done"
     assert "snapshot.$" not in states["Retain copied"]["Parameters"]     # nothing to protect once copied
 
@@ -104,9 +105,11 @@ def test_the_ledger_is_reached_only_by_the_queue_functions_on_its_own_arn(stacks
     for fn in ("snapshots-copy", "snapshots-settle", "snapshots-expire"):
         ledger = [s for s in policy_statements(stacks["primary"], fn) if any(a.startswith("dynamodb:") for a in s["Action"])]
         assert [s["Resource"] for s in ledger] == [[table.outputs["arn"]]]
-    for fn in ("snapshots-tag", "snapshots-retain"):
-        assert not any(a.startswith(("dynamodb:", "states:")) for s in policy_statements(stacks["primary"], fn)
-                       for a in s["Action"])
+    (mark,) = [s for s in policy_statements(stacks["primary"], "snapshots-retain") if s["Action"][0].startswith("dynamodb")]
+    assert mark["Action"] == ["dynamodb:UpdateItem"] and mark["Resource"] == [table.outputs["arn"]]
+    assert mark["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:Attributes": ["pk", "sk", "retainAfterCopy"]}}
+    assert not any(a.startswith(("dynamodb:", "states:")) for s in policy_statements(stacks["primary"], "snapshots-tag")
+                   for a in s["Action"])
 
 
 def test_star_resources_only_where_aws_allows_nothing_else(stacks):
