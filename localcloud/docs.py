@@ -42,7 +42,11 @@ class Capability:
 CAPABILITIES = [
     Capability("snapshots", "EBS snapshot management", "snapshots", "snapshotStateMachineArn",
                "Tags each new EBS snapshot as managed, keeps the newest N per volume, and copies it to the DR "
-               "region; the DR stack applies its own retention to the copies."),
+               "region; the DR stack applies its own retention to the copies. The DR region admits 20 copies in "
+               "flight: CopyToDR waits (for its task token, at most `copyDeadlineHours`) while the snapshot waits in "
+               "a queue (a DynamoDB ledger, largest first within a burst); each copy that completes in the DR region "
+               "(its copySnapshot event, forwarded to the primary region) starts the copies flow, which frees its "
+               "slot for the next one. A snapshot is kept until its copy completed."),
     Capability("credential-response", "Credential-exposure response", "credentialResponse",
                "credentialResponseStateMachineArn",
                "On an AWS Health event reporting an exposed access key: disables the key, summarises its recent "

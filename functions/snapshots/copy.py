@@ -37,6 +37,7 @@ class CopyRequest:
     volume_id: str
     tags: dict[str, str]
     start_time: str
+    size_gib: int
     dr: str
     token: str
     execution: str
@@ -55,8 +56,10 @@ class CopyRequest:
         for name in ("token", "execution"):
             if not isinstance(event.get(name), str) or not event[name]:
                 raise InvalidInput(f"input must carry {name} (from the state machine's context)")
+        size = source.get("volumeSize")
         return cls(source_ref(source.get("snapshot"), "source.snapshot"), volume_id, tags,
-                   str(source.get("startTime") or ""), str(source.get("dr") or ""), event["token"],
+                   str(source.get("startTime") or ""), size if isinstance(size, int) and size > 0 else 0,
+                   str(source.get("dr") or ""), event["token"],
                    event["execution"], int(event.get("retry") or 0))
 
 
@@ -95,7 +98,8 @@ def enqueue(ledger: Ledger, request: CopyRequest) -> tuple[dict | None, dict | N
         attempts = 0 if state in (None, FAILED) else int(seen.get("attempts") or 0)
         try:
             marker = ledger.enqueue(seen if state else None, source=request.source.to_json(), volume=request.volume_id,
-                                    tags=request.tags, start_time=request.start_time, owner=request.execution,
+                                    tags=request.tags, start_time=request.start_time,
+                                    size_gib=request.size_gib, owner=request.execution,
                                     token=request.token, attempts=attempts)
             return marker, seen
         except Conflict:

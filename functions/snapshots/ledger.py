@@ -3,8 +3,8 @@
 - one entry per source snapshot (`pk = snapshot#<id>`): where its DR copy stands (waiting, starting, copying,
   copied, retrying, failed, expired, skipped), the execution waiting for it and that execution's task token, the
   copy's id, how many copies AWS failed;
-- the queue (`pk = queue#<DR region>`, sorted by the source's start time): one marker per snapshot waiting for a
-  copy slot, carrying what starting its copy needs;
+- the queue (`pk = queue#<DR region>`, in `queue_order`): one marker per snapshot waiting for a copy slot,
+  carrying what starting its copy needs;
 - the lock the deadline report holds while it takes every waiting snapshot out of the queue.
 
 Every change is conditional on what was read, so concurrent executions never start one copy twice.
@@ -27,6 +27,14 @@ WAITING, STARTING, COPYING, COPIED = "waiting", "starting", "copying", "copied"
 RETRYING, FAILED, EXPIRED, SKIPPED = "retrying", "failed", "expired", "skipped"
 KEEP_DAYS = 30            # a settled entry (copied, skipped) is kept this long: duplicate events find it
 COPY = "copy"             # the entry's sort key
+
+
+def queue_order(start_time: str, size_gib: int, snapshot_id: str) -> str:
+    """The queue's sort key: snapshots taken in an earlier hour first (no snapshot waits behind later bursts);
+    within an hour (a burst), the largest first. A copy lasts about as long as the data it moves, and a burst ends
+    when its last copy does: starting the longest ones first keeps that near sum(durations) / slots."""
+    size = max(0, min(int(size_gib or 0), 99_999))
+    return f"{start_time[:13]}#{99_999 - size:05d}#{start_time}#{snapshot_id}"
 
 
 class Conflict(Exception):
@@ -73,10 +81,11 @@ class Ledger:
             params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     # -- the queue -------------------------------------------------------------------------------------
-    def enqueue(self, seen: dict | None, *, source: dict, volume: str, tags: dict, start_time: str, owner: str,
-                token: str, attempts: int) -> dict:
-        """Put the snapshot in the queue with `owner`'s task token, if its entry still is as `seen`."""
-        order = (seen or {}).get("order") or f"{start_time}#{source['id']}"
+    def enqueue(self, seen: dict | None, *, source: dict, volume: str, tags: dict, start_time: str, size_gib: int,
+                owner: str, token: str, attempts: int) -> dict:
+        """Put the snapshot in the queue with `owner`'s task token, if its entry still is as `seen` (a snapshot
+        queued again keeps its place)."""
+        order = (seen or {}).get("order") or queue_order(start_time, size_gib, source["id"])
         marker = {"pk": self.queue, "sk": order, "snapshot": source["id"], "source": source, "volume": volume,
                   "tags": tags, "startTime": start_time, "owner": owner, "token": token}
         if seen is None:

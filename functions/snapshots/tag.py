@@ -39,7 +39,7 @@ def tag_snapshot(event: dict, expected: str) -> dict:
                                                                         for k, v in wanted.items()])
     # The snapshot's own tags travel with the workflow, so the DR copy needs no second describe.
     own = {k: v for k, v in tags.items() if not k.startswith(("aws:", "opsflows:"))}
-    return {**result, "managed": True, "volumeId": volume_id, "tags": own,
+    return {**result, "managed": True, "volumeId": volume_id, "tags": own, "volumeSize": described.get("VolumeSize"),
             "startTime": start_time(described).isoformat(), **({"dr": wanted[DR_COPY]} if DR_COPY in wanted else {})}
 
 

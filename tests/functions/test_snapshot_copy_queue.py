@@ -249,3 +249,14 @@ def test_a_failure_after_queueing_takes_the_snapshot_out_again(ec2, monkeypatch)
 def queued() -> int:
     return boto3.resource("dynamodb", region_name=REGION).Table(TABLE).query(
         KeyConditionExpression="pk = :q", ExpressionAttributeValues={":q": f"queue#{DR}"})["Count"]
+
+
+def test_a_snapshot_claimed_by_one_dispatch_is_not_started_by_another(ec2, monkeypatch):
+    monkeypatch.setenv("MAX_COPIES", "1")
+    queue(managed(ec2))                                                   # takes the one slot
+    source = managed(ec2)
+    queue(source, "arn:aws:states:us-west-2:123456789012:execution:flow:two")
+    from snapshots.ledger import Ledger
+    ledger = Ledger(TABLE, DR)
+    (marker,) = list(ledger.waiting())
+    assert ledger.claim(marker) is True and ledger.claim(dict(marker)) is False
