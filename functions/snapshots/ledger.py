@@ -110,11 +110,9 @@ class Ledger:
     def withdraw(self, marker: dict, seen: dict | None) -> None:
         """Take this execution's snapshot out of the queue again (it failed before its copy was answered): the
         entry goes back to what it was (`seen`), or away if it was new, so a retry or a rerun queues it afresh."""
-        if seen is None:
-            entry = {"Delete": {"TableName": self.name, "Key": _key(marker["snapshot"]),
-                                "ConditionExpression": "#state = :waiting AND #token = :token",
-                                "ExpressionAttributeNames": _names("state", "token"),
-                                "ExpressionAttributeValues": {":waiting": WAITING, ":token": marker["token"]}}}
+        if not (seen or {}).get("state"):          # new: unqueued again (marks such as retainAfterCopy stay)
+            entry = self._set(marker["snapshot"], {}, remove=("state", "owner", "token"),
+                              when={"state": WAITING, "token": marker["token"]})
         else:
             entry = self._set(marker["snapshot"], {"state": seen["state"], "owner": seen.get("owner", "")},
                               remove=("token",), when={"state": WAITING, "token": marker["token"]})
@@ -211,15 +209,17 @@ class Ledger:
     # -- plumbing --------------------------------------------------------------------------------------
     def _set(self, snapshot_id: str, values: dict, *, when: dict | None = None, remove: tuple[str, ...] = ()) -> dict:
         names = _names(*values, *remove, *(when or {}))
-        expression = "SET " + ", ".join(f"#{k} = :{k}" for k in values)
-        if remove:
-            expression += " REMOVE " + ", ".join(f"#{k}" for k in remove)
+        expression = " ".join(part for part in (
+            "SET " + ", ".join(f"#{k} = :{k}" for k in values) if values else "",
+            "REMOVE " + ", ".join(f"#{k}" for k in remove) if remove else "") if part)
         update: dict[str, Any] = {"TableName": self.name, "Key": _key(snapshot_id), "UpdateExpression": expression,
                                   "ExpressionAttributeNames": names,
                                   "ExpressionAttributeValues": {f":{k}": v for k, v in values.items()}}
         if when:
             update["ConditionExpression"] = " AND ".join(f"#{k} = :was_{k}" for k in when)
             update["ExpressionAttributeValues"].update({f":was_{k}": v for k, v in when.items()})
+        if not update["ExpressionAttributeValues"]:
+            del update["ExpressionAttributeValues"]
         return {"Update": update}
 
     def _transact(self, items: list[dict]) -> None:
