@@ -24,7 +24,7 @@ How each kind reaches the workload:
   (instance i-...) terminated."); the job definition's retry strategy decides whether Batch tries again.
 - `ec2.SnapshotCopy=<cause>`: a snapshot copy CopySnapshot accepted fails in AWS when it ends: the copy's state
   becomes `error` and its `copySnapshot` event says `result: failed` with AWS's cause (patches.ebs_snapshot_copies).
-  `@match` is matched against the copy (source snapshot id and region, destination region, copy id).
+  `@match` is matched against the copy (source snapshot id and region, destination region).
 
 Calls from the main thread are the harness's (setup, assertions) and are never faulted.
 """

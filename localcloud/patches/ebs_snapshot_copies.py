@@ -165,7 +165,7 @@ def _complete(model: Copies, copy: Copy) -> None:
     injector = faults.active()
     fault = injector.decide("ec2", "SnapshotCopy", {
         "SourceSnapshotId": copy.source_id, "SourceRegion": copy.source_region, "DestinationRegion": copy.region,
-        "SnapshotId": copy.id}, "copy") if injector else None
+    }, "copy") if injector else None        # keyed by the source: a copy made again counts as the fault retried
     snapshot = ec2_backends[copy.account][copy.region].snapshots.get(copy.id)
     with model.lock:
         copy.finished = clock.elapsed()
