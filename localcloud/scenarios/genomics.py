@@ -23,7 +23,14 @@ TOOLS = ("isaac", "strelka", "snpEff", "samtoolsStats")
 
 
 def network(region: str = REGION) -> tuple[str, str]:
-    """(subnet id, security group id) of a new VPC: the network an account gives the stack (moto starts empty)."""
+    """(subnet id, security group id) of a new VPC: the network an account gives the stack (moto starts empty);
+    and the account's input and results buckets, which the stack is given by name (made once)."""
+    s3 = boto3.client("s3", region_name=region)
+    for bucket in (INPUT_BUCKET, RESULTS_BUCKET):
+        try:
+            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+        except s3.exceptions.BucketAlreadyOwnedByYou:
+            pass
     ec2 = boto3.client("ec2", region_name=region)
     vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.20.1.0/24", AvailabilityZone=f"{region}a")["Subnet"]
