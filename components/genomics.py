@@ -69,7 +69,7 @@ ISAAC, STRELKA, SNPEFF, SAMTOOLS = (Step("Isaac", "isaac"), Step("Strelka", "str
 def job(step: Step, *, next: str) -> dict:
     """A `.sync` Batch job from the sample's plan, tagged, its result kept small. Any error (the job FAILED or was
     cancelled: States.TaskFailed with the job's description as cause; Batch refused the submission) goes to
-    `<state> failed`, which ends this branch of the sample and nothing else."""
+    `<state> error`, which ends this branch of the sample and nothing else (no alert: the sample's verdict)."""
     planned = f"$.sample.jobs.{step.tool}"
     return {
         "Type": "Task",
@@ -86,7 +86,7 @@ def job(step: Step, *, next: str) -> dict:
                            "stoppedAt.$": "$.StoppedAt"},
         "ResultPath": f"$.done.{step.tool}",
         "Retry": [BATCH_TRANSIENT],
-        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": f"{step.state} failed"}],
+        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": f"{step.state} error"}],
         "Next": next,
     }
 
@@ -121,19 +121,19 @@ def sample_pipeline() -> dict:
         "StartAt": ISAAC.state,
         "States": {
             ISAAC.state: job(ISAAC, next="Analyse"),
-            "Isaac failed": verdict("FAILED", {}, caught(ISAAC.tool)),
+            "Isaac error": verdict("FAILED", {}, caught(ISAAC.tool)),
             "Analyse": {
                 "Type": "Parallel",
                 "Branches": [
                     {"StartAt": STRELKA.state, "States": {
                         STRELKA.state: job(STRELKA, next=SNPEFF.state),
-                        "Strelka failed": ended({}, caught(STRELKA.tool)),
+                        "Strelka error": ended({}, caught(STRELKA.tool)),
                         SNPEFF.state: job(SNPEFF, next="Variants done"),
-                        "SnpEff failed": ended({"strelka.$": "$.done.strelka"}, caught(SNPEFF.tool)),
+                        "SnpEff error": ended({"strelka.$": "$.done.strelka"}, caught(SNPEFF.tool)),
                         "Variants done": ended({"strelka.$": "$.done.strelka", "snpEff.$": "$.done.snpEff"}, None)}},
                     {"StartAt": SAMTOOLS.state, "States": {
                         SAMTOOLS.state: job(SAMTOOLS, next="QC done"),
-                        "SamtoolsStats failed": ended({"isaac.$": "$.done.isaac"}, caught(SAMTOOLS.tool)),
+                        "SamtoolsStats error": ended({"isaac.$": "$.done.isaac"}, caught(SAMTOOLS.tool)),
                         "QC done": ended({"isaac.$": "$.done.isaac", "samtoolsStats.$": "$.done.samtoolsStats"},
                                          None)}},
                 ],
@@ -152,10 +152,10 @@ def sample_pipeline() -> dict:
                                "Body.$": f"States.JsonToString({JOBS})", "ContentType": "application/json"},
                 "ResultPath": None,
                 "Retry": [MARKER_RETRY],
-                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": "Marker not written"}],
+                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": "Marker error"}],
                 "Next": "Sample succeeded",
             },
-            "Marker not written": verdict("FAILED", JOBS, caught(MARKER)),
+            "Marker error": verdict("FAILED", JOBS, caught(MARKER)),
             "Sample succeeded": verdict("SUCCEEDED", JOBS, None),
         },
     }

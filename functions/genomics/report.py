@@ -61,9 +61,9 @@ def verdict(found: list[Outcome], tolerated: float, report: dict, execution: str
               "skipped": sum(o.status == SKIPPED for o in found)}
     json_uri, csv_uri = (f"s3://{report['bucket']}/{report[k]}" for k in ("json", "csv"))
     passed = not failed or len(failed) * 100 <= tolerated * total
-    output = {"execution": execution, "status": SUCCEEDED if passed else FAILED, "report": {"json": json_uri,
-              "csv": csv_uri}, **counts, "toleratedFailedSamplesPercent": tolerated,
-              "failedSamples": [o.sample_id for o in failed[:LISTED]]}
+    output = {"execution": execution, "status": SUCCEEDED if passed else FAILED,
+              "report": {"json": json_uri, "csv": csv_uri}, "counts": counts,
+              "toleratedFailedSamplesPercent": tolerated, "failedSamples": [o.sample_id for o in failed[:LISTED]]}
     if passed:
         return {"passed": True, "output": output, "failure": None}
     kinds = {f.kind for o in failed for f in o.failures}
@@ -85,7 +85,7 @@ def write_report(found: list[Outcome], result: dict, state: dict) -> None:
         output = result["output"]
         header = {"execution": output["execution"], "status": output["status"],
                   "samplesheet": state.get("samplesheet"),
-                  "counts": {k: output[k] for k in ("samples", "succeeded", "failed", "skipped")},
+                  "counts": output["counts"],
                   "toleratedFailedSamplesPercent": output["toleratedFailedSamplesPercent"]}
         out.write("{\n" + "".join(f" {json.dumps(k)}: {json.dumps(v)},\n" for k, v in header.items())
                   + ' "samples": [')

@@ -116,14 +116,19 @@ class Problems:
 @dataclass
 class Where:
     """Where a sample's fields come from: `prefix` names the sample ("samples[3]." or "samplesheet row 7, "),
-    `own` its own fields (None: all of them; the others are the input's shared fields, named without the
-    prefix), `rename` the column a field has in a samplesheet."""
+    `own` its own fields (None: all of them), `shared` the input's fields it inherits (None: every field not
+    its own, as for a CSV row); a problem with an inherited field is the input's, named once without the
+    prefix. `rename`: the column a field has in a samplesheet."""
     prefix: str = ""
     own: set[str] | None = None
+    shared: set[str] | None = field(default_factory=set)
     rename: Callable[[str], str] | None = None
 
     def is_own(self, name: str) -> bool:
-        return self.own is None or name.split(".")[0] in self.own or not name
+        top = name.split(".")[0]
+        if not name or self.own is None or top in self.own:
+            return True
+        return self.shared is not None and top not in self.shared
 
     @property
     def name(self) -> str:

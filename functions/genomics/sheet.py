@@ -99,7 +99,7 @@ def rows(run: RunInput, problems: Problems) -> Iterator[tuple[Where, Any]]:
             if not run.several:
                 yield Where(), item
             elif isinstance(item, dict):
-                yield Where(prefix=f"samples[{i}].", own=set(item)), merge(run.shared, item)
+                yield Where(prefix=f"samples[{i}].", own=set(item), shared=set(run.shared)), merge(run.shared, item)
             else:
                 yield Where(prefix=f"samples[{i}]."), item
         return
@@ -108,6 +108,8 @@ def rows(run: RunInput, problems: Problems) -> Iterator[tuple[Where, Any]]:
         with text:
             reader = _csv_rows if run.samplesheet.key.endswith(".csv") else _jsonl_rows
             for where, item in reader(text, run.samplesheet, problems):
+                if where.shared is not None:
+                    where.shared = set(run.shared)
                 yield where, (merge(run.shared, item) if isinstance(item, dict) else item)
     except SheetUnreadable:
         return
@@ -160,7 +162,7 @@ def _csv_rows(text: IO[str], uri: S3Uri, problems: Problems) -> Iterator[tuple[W
         if not any(cell.strip() for cell in cells):
             continue                                           # blank lines (a trailing newline, ...)
         count += 1
-        where = Where(prefix=f"samplesheet row {number}, ", own=set(COLUMNS.values()),
+        where = Where(prefix=f"samplesheet row {number}, ", own=set(COLUMNS.values()), shared=None,
                       rename=lambda name: rename(name, name))
         if len(cells) > len(names):
             problems.add(f"samplesheet row {number}: has {len(cells)} cells, the header has {len(names)} columns")

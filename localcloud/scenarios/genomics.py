@@ -1,22 +1,28 @@
 """Genomics on AWS Batch: the seed's sample through Isaac -> [Strelka -> snpEff] + samtools stats, each a
-.sync job. (A failing job is rehearsed by tests/workflows/test_genomics.py: its alert would be every other
-scenario's too, since they share one cloud.)
+.sync job; and a cohort: a samplesheet of a few hundred samples, one of which fails, run in one execution.
 
-The helpers here (the network the stack is given, its genomics config, the seed's sample input, the jobs a
-run left in Batch) are shared by the genomics tests and bench.
+The helpers here (the network and buckets the stack is given, its genomics config, the seed's sample input,
+samplesheets, the jobs a run left in Batch, its report) are shared by the genomics tests, bench and catalogue.
 """
 from __future__ import annotations
 
+import csv
+import io
+import json
 from collections.abc import Mapping
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 import boto3
 
+from ..patches.batch import fail_jobs
+from ..patches.sfn_map_child_executions import children
 from . import Play, scenario
 
 REGION = "us-west-2"
 RESULTS_BUCKET = "opsflows-genomics-results"
 INPUT_BUCKET = "opsflows-genomics-inputs"
+RESULTS_PATH = f"s3://{RESULTS_BUCKET}/genomic-workflow/results"
+COHORT = 200                  # samples in the rehearsal's cohort
 IMAGES = {tool: f"123456789012.dkr.ecr.{REGION}.amazonaws.com/genomics/{tool.lower()}:2017.05"
           for tool in ("isaac", "strelka", "snpeff", "samtoolsStats")}
 TOOLS = ("isaac", "strelka", "snpEff", "samtoolsStats")
@@ -51,7 +57,7 @@ def sample_input(sample_id: str = "NA12878_states_1", **fields: Any) -> dict:
         "fastq1S3Path": f"s3://{INPUT_BUCKET}/fastq/SRR1919605_1.fastq.gz",
         "fastq2S3Path": f"s3://{INPUT_BUCKET}/fastq/SRR1919605_2.fastq.gz",
         "referenceS3Path": f"s3://{INPUT_BUCKET}/reference/hg38.fa",
-        "resultsS3Path": f"s3://{RESULTS_BUCKET}/genomic-workflow/results",
+        "resultsS3Path": RESULTS_PATH,
         "sampleId": sample_id,
         "workingDir": "/scratch",
         "isaac": {"referenceS3Path": f"s3://{INPUT_BUCKET}/reference/isaac/"},
@@ -60,6 +66,75 @@ def sample_input(sample_id: str = "NA12878_states_1", **fields: Any) -> dict:
         "snpEff": {"cmdArgs": " -t hg38 "},
         **fields,
     }
+
+
+def shared_input(**fields: Any) -> dict:
+    """The seed's input without the sample's own fields: what a samplesheet's samples share."""
+    shared = sample_input(**fields)
+    for name in ("sampleId", "fastq1S3Path", "fastq2S3Path"):
+        if name not in fields:
+            shared.pop(name)
+    return shared
+
+
+def reads(sample_id: str) -> tuple[str, str]:
+    return (f"s3://{INPUT_BUCKET}/fastq/{sample_id}_R1.fastq.gz", f"s3://{INPUT_BUCKET}/fastq/{sample_id}_R2.fastq.gz")
+
+
+def put_sheet(key: str, rows: Iterable[Any] | str, region: str = REGION) -> str:
+    """Write a samplesheet to the input bucket; its s3:// URI. `rows`: text as is; for .csv, (sample, fastq_1,
+    fastq_2, ...) tuples under an nf-core header (an extra `strandedness` column when rows have four cells); for
+    .jsonl, sample objects."""
+    if isinstance(rows, str):
+        text = rows
+    elif key.endswith(".jsonl"):
+        text = "".join(json.dumps(r) + "\n" for r in rows)
+    else:
+        rows = list(rows)
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["sample", "fastq_1", "fastq_2", "strandedness"][:max((len(r) for r in rows), default=3)])
+        writer.writerows(rows)
+        text = out.getvalue()
+    boto3.client("s3", region_name=region).put_object(Bucket=INPUT_BUCKET, Key=key, Body=text.encode())
+    return f"s3://{INPUT_BUCKET}/{key}"
+
+
+def cohort(prefix: str, n: int) -> list[tuple[str, str, str]]:
+    """n samplesheet rows: sample ids <prefix>0000, <prefix>0001, ... with their reads."""
+    return [(f"{prefix}{i:04d}", *reads(f"{prefix}{i:04d}")) for i in range(n)]
+
+
+def report(execution_arn: str, results: str = RESULTS_PATH, region: str = REGION) -> dict | None:
+    """The cohort report of an execution (report.json under the results path), or None when none was written."""
+    bucket, _, key = results.removeprefix("s3://").partition("/")
+    name = execution_arn.rsplit(":", 1)[1]
+    s3 = boto3.client("s3", region_name=region)
+    try:
+        body = s3.get_object(Bucket=bucket, Key=f"{key.rstrip('/')}/{name}/report.json" if key else
+                             f"{name}/report.json")["Body"]
+    except s3.exceptions.NoSuchKey:
+        return None
+    return json.loads(body.read())
+
+
+def done_markers(results: str = RESULTS_PATH, region: str = REGION) -> list[str]:
+    """The sample ids with a done marker under the results path (resume skips them)."""
+    bucket, _, key = results.removeprefix("s3://").partition("/")
+    prefix = f"{key.rstrip('/')}/_opsflows/done/" if key else "_opsflows/done/"
+    pages = boto3.client("s3", region_name=region).get_paginator("list_objects_v2").paginate(Bucket=bucket,
+                                                                                              Prefix=prefix)
+    return sorted({o["Key"][len(prefix):].split("/")[0] for page in pages for o in page.get("Contents", [])})
+
+
+def jobs_by_sample(execution_arn: str, region: str = REGION) -> dict[str, dict[str, dict]]:
+    """sample id -> tool -> the Batch job, for the jobs this execution submitted (by their tags)."""
+    name = execution_arn.rsplit(":", 1)[1]
+    found: dict[str, dict[str, dict]] = {}
+    for job in jobs(region):
+        if job["tags"].get("opsflows:execution") == name:
+            found.setdefault(job["tags"]["opsflows:sample"], {})[job["tags"]["opsflows:tool"]] = job
+    return found
 
 
 def jobs(region: str = REGION) -> list[dict]:
@@ -94,7 +169,10 @@ class GivenNetwork(Mapping):
         return len(self._made())
 
 
-@scenario("genomics", needs=("primary",), config={"primary": GivenNetwork()})
+GIVEN = GivenNetwork()
+
+
+@scenario("genomics", needs=("primary",), config={"primary": GIVEN})
 def genomics(play: Play) -> None:
     """The seed's sample through the four Batch jobs, on the stack's queues, tagged, with the seed's commands."""
     cloud = play.cloud
@@ -123,8 +201,84 @@ def genomics(play: Play) -> None:
     play.check("strelka reads the bam isaac wrote and passes the seed's --exome",
                by_tool["strelka"]["container"]["command"][1].endswith("/NA12878_states_1/bam/sorted.bam")
                and by_tool["strelka"]["container"]["command"][-2:] == ["--cmd_args", " --exome "])
-    play.check("no Wait state, no polling Lambda: one Lambda invocation for the plan",
-               sum(cloud.metrics.lambda_invocations.values()) == 1 and "Wait" not in " ".join(execution["states"]))
+    (child,) = children(run)
+    play.check("no Wait state, no polling Lambda: two Lambda invocations (plan, report), none for the sample",
+               sum(cloud.metrics.lambda_invocations.values()) == 2
+               and "Wait" not in " ".join(execution["states"] + child["states"]))
+    play.check("the report says the sample SUCCEEDED, with its four job ids",
+               [(s["sampleId"], s["status"], sorted(j["jobId"] for j in s["jobs"].values()))
+                for s in (report(run) or {}).get("samples", [])]
+               == [("NA12878_states_1", "SUCCEEDED", sorted(j["jobId"] for j in made))])
     play.check("no alert was published", len(cloud.alerts()) == alerts_before, cloud.alerts()[alerts_before:])
+    play.invariant("no job downstream of a failed one", not _downstream_of_failures(made))
     play.state(f"{REGION}: {len(made)} Batch jobs SUCCEEDED for sample NA12878_states_1 "
-               f"({len(execution['states'])} state transitions)")
+               f"({len(execution['states'])} + {len(child['states'])} state transitions: execution + sample)")
+
+
+@scenario("genomics-cohort", needs=("primary",), config={"primary": GIVEN})
+def genomics_cohort(play: Play) -> None:
+    """A samplesheet of 200 samples in one execution, one sample's Isaac job failing: the other 199 run all
+    four jobs, one alert names the failed sample, the report lists every sample; a resume runs only that one."""
+    cloud = play.cloud
+    arn = play.output("primary", "genomicsStateMachineArn")
+    rows = cohort("C", COHORT)
+    sheet = put_sheet("cohorts/rehearsal.csv", rows)
+    failing = rows[COHORT // 2][0]
+    alerts_before = len(cloud.alerts())
+    with fail_jobs(f"isaac-{failing}", reason="Essential container in task exited"):
+        run = cloud.start(arn, {"samplesheet": sheet, **shared_input()})
+        cloud.run_until_idle(timeout=600)
+    execution = cloud.execution(run)
+    ran = jobs_by_sample(run)
+    alerts = cloud.alerts()[alerts_before:]
+    found = report(run) or {"samples": [], "counts": {}}
+    others = [r[0] for r in rows if r[0] != failing]
+    play.check("the execution ended FAILED (one sample failed, none tolerated)", execution["status"] == "FAILED",
+               execution["status"])
+    play.check(f"the other {len(others)} samples ran all four jobs, each SUCCEEDED",
+               all(sorted(ran.get(s, {})) == sorted(TOOLS) and all(j["status"] == "SUCCEEDED" for j in ran[s].values())
+                   for s in others), sorted(s for s in others if len(ran.get(s, {})) != 4)[:5])
+    play.check("exactly one alert, naming the failed sample, its isaac job and the reason",
+               len(alerts) == 1 and all(t in alerts[0]["message"] for t in (
+                   f"sample {failing}", ran.get(failing, {}).get("isaac", {}).get("jobId", "?"),
+                   "Essential container in task exited")), [a["message"][:300] for a in alerts])
+    play.check("the report lists every sample in sheet order: 199 SUCCEEDED, 1 FAILED",
+               [s["sampleId"] for s in found["samples"]] == [r[0] for r in rows]
+               and found["counts"] == {"samples": COHORT, "succeeded": COHORT - 1, "failed": 1, "skipped": 0},
+               found["counts"])
+    kids = children(run)
+    play.check("no execution's history nears 25,000 events",
+               len(execution["history"]) < 100 and max(c["historyEvents"] for c in kids) < 100,
+               (len(execution["history"]), max((c["historyEvents"] for c in kids), default=0)))
+    play.invariant("nothing downstream of the failed Isaac job was submitted", list(ran.get(failing, {})) == ["isaac"],
+                   sorted(ran.get(failing, {})))
+    play.invariant("no job downstream of a failed one", not _downstream_of_failures([j for s in ran.values()
+                                                                                      for j in s.values()]))
+
+    rerun = cloud.start(arn, {"samplesheet": sheet, "resume": True, **shared_input()})
+    cloud.run_until_idle(timeout=600)
+    resumed = cloud.execution(rerun)
+    again = jobs_by_sample(rerun)
+    play.check("resume: SUCCEEDED, running only the failed sample's four jobs",
+               resumed["status"] == "SUCCEEDED" and list(again) == [failing] and len(again[failing]) == 4,
+               (resumed["status"], sorted(again)[:5]))
+    play.check("resume: the counts say 199 skipped, 1 succeeded",
+               (resumed["output"] or {}).get("counts") == {"samples": COHORT, "succeeded": 1, "failed": 0,
+                                                         "skipped": COHORT - 1}, resumed["output"])
+    play.state(f"{REGION}: {sum(len(s) for s in ran.values())} + {sum(len(s) for s in again.values())} Batch jobs "
+               f"for a {COHORT}-sample sheet, then its resume; parent histories {len(execution['history'])} and "
+               f"{len(resumed['history'])} events, the largest child's {max(c['historyEvents'] for c in kids)}")
+
+
+def _downstream_of_failures(made: list[dict]) -> list[str]:
+    """Jobs submitted although the job they follow (same sample and execution) did not succeed."""
+    by_run: dict[tuple[str, str], dict[str, dict]] = {}
+    for job in made:
+        tags = job["tags"]
+        by_run.setdefault((tags.get("opsflows:execution"), tags.get("opsflows:sample")), {})[tags["opsflows:tool"]] = job
+    wrong = []
+    for (execution, sample), ran in by_run.items():
+        for tool, after in (("strelka", "isaac"), ("samtoolsStats", "isaac"), ("snpEff", "strelka")):
+            if tool in ran and ran.get(after, {}).get("status") != "SUCCEEDED":
+                wrong.append(f"{sample}: {tool} after {after} {ran.get(after, {}).get('status', 'never submitted')}")
+    return wrong
