@@ -161,14 +161,24 @@ def sample_pipeline() -> dict:
     }
 
 
+def plan_state(plan_arn: pulumi.Input[str]) -> dict:
+    state = invoke("Plan", plan_arn, next="Anything to run?", retry=[S3_TRANSIENT],
+                   parameters={"input.$": "$", "execution.$": "$$.Execution.Name"},
+                   comment="Validate every sample, plan its jobs, write the plan to S3 (nothing submitted yet)")
+    # Its input is the execution's, which need not be an object: an error cannot be added to it at $.failure.
+    state["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$", "Next": "Plan failed"}]
+    return state
+
+
 def genomics_flow(*, plan_arn: pulumi.Input[str], report_arn: pulumi.Input[str], state_bucket_name: pulumi.Input[str],
                   max_concurrency: int, alerts_topic_arn: pulumi.Input[str]) -> dict:
     return definition(
         comment="Genomics per sample on AWS Batch, any cohort size: Isaac -> [Strelka -> snpEff] + samtools stats.",
         start_at="Plan", workflow=WORKFLOW, alerts_topic_arn=alerts_topic_arn, states={
-            "Plan": invoke("Plan", plan_arn, next="Anything to run?", retry=[S3_TRANSIENT],
-                           parameters={"input.$": "$", "execution.$": "$$.Execution.Name"},
-                           comment="Validate every sample, plan its jobs, write the plan to S3 (nothing submitted yet)"),
+            "Plan": plan_state(plan_arn),
+            # The execution input may be anything (a list, a string): the error replaces it, then the alert.
+            "Plan failed": {"Type": "Pass", "Parameters": {"failedState": "Plan", "failure.$": "$"},
+                            "Next": NOTIFY_FAILURE},
             "Anything to run?": {"Type": "Choice", "Default": "Report", "Choices": [
                 {"Variable": "$.counts.toRun", "NumericGreaterThan": 0, "Next": "Samples"}]},
             "Samples": {

@@ -49,10 +49,11 @@ def parse_run(event: Any, problems: Problems, readable: set[str]) -> RunInput | 
     if not isinstance(event, dict):
         problems.add(f"input: expected a JSON object, got {type(event).__name__}")
         return None
-    before = len(problems)
     resume = event.get("resume", False)
-    if not isinstance(resume, bool):
+    if not isinstance(resume, bool):               # named; the samples are checked all the same
         problems.add(f"resume: got {_short(resume)}; must be true or false")
+        resume = False
+    before = len(problems)
     shared = {k: v for k, v in event.items() if k not in RUN_KEYS}
     if "samples" in event and "samplesheet" in event:
         problems.add("samples, samplesheet: give one of them (a list of samples, or a samplesheet in S3)")

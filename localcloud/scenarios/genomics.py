@@ -12,9 +12,9 @@ import json
 from collections.abc import Mapping
 from typing import Any, Iterable, Iterator
 
-import boto3
 
 from ..patches.batch import fail_jobs
+from ..resources import client
 from ..patches.sfn_map_child_executions import children
 from . import Play, scenario
 
@@ -31,13 +31,13 @@ TOOLS = ("isaac", "strelka", "snpEff", "samtoolsStats")
 def network(region: str = REGION) -> tuple[str, str]:
     """(subnet id, security group id) of a new VPC: the network an account gives the stack (moto starts empty);
     and the account's input and results buckets, which the stack is given by name (made once)."""
-    s3 = boto3.client("s3", region_name=region)
+    s3 = client("s3", region)
     for bucket in (INPUT_BUCKET, RESULTS_BUCKET):
         try:
             s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
         except s3.exceptions.BucketAlreadyOwnedByYou:
             pass
-    ec2 = boto3.client("ec2", region_name=region)
+    ec2 = client("ec2", region)
     vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.20.1.0/24", AvailabilityZone=f"{region}a")["Subnet"]
     group = ec2.create_security_group(GroupName="opsflows-genomics-batch", Description="Batch instances", VpcId=vpc)
@@ -96,7 +96,7 @@ def put_sheet(key: str, rows: Iterable[Any] | str, region: str = REGION) -> str:
         writer.writerow(["sample", "fastq_1", "fastq_2", "strandedness"][:max((len(r) for r in rows), default=3)])
         writer.writerows(rows)
         text = out.getvalue()
-    boto3.client("s3", region_name=region).put_object(Bucket=INPUT_BUCKET, Key=key, Body=text.encode())
+    client("s3", region).put_object(Bucket=INPUT_BUCKET, Key=key, Body=text.encode())
     return f"s3://{INPUT_BUCKET}/{key}"
 
 
@@ -109,7 +109,7 @@ def report(execution_arn: str, results: str = RESULTS_PATH, region: str = REGION
     """The cohort report of an execution (report.json under the results path), or None when none was written."""
     bucket, _, key = results.removeprefix("s3://").partition("/")
     name = execution_arn.rsplit(":", 1)[1]
-    s3 = boto3.client("s3", region_name=region)
+    s3 = client("s3", region)
     try:
         body = s3.get_object(Bucket=bucket, Key=f"{key.rstrip('/')}/{name}/report.json" if key else
                              f"{name}/report.json")["Body"]
@@ -122,7 +122,7 @@ def done_markers(results: str = RESULTS_PATH, region: str = REGION) -> list[str]
     """The sample ids with a done marker under the results path (resume skips them)."""
     bucket, _, key = results.removeprefix("s3://").partition("/")
     prefix = f"{key.rstrip('/')}/_opsflows/done/" if key else "_opsflows/done/"
-    pages = boto3.client("s3", region_name=region).get_paginator("list_objects_v2").paginate(Bucket=bucket,
+    pages = client("s3", region).get_paginator("list_objects_v2").paginate(Bucket=bucket,
                                                                                               Prefix=prefix)
     return sorted({o["Key"][len(prefix):].split("/")[0] for page in pages for o in page.get("Contents", [])})
 
@@ -137,9 +137,27 @@ def jobs_by_sample(execution_arn: str, region: str = REGION) -> dict[str, dict[s
     return found
 
 
+def jobs_of_samples(prefix: str, region: str = REGION) -> list[dict]:
+    """The Batch jobs (described) of the samples whose ids start with `prefix`, found by job name
+    (`<tool>-<sample id>`), whatever their status."""
+    batch = client("batch", region)
+    ids = [j["jobId"] for q in batch.describe_job_queues()["jobQueues"] for tool in TOOLS
+           for j in batch.list_jobs(jobQueue=q["jobQueueArn"], filters=[
+               {"name": "JOB_NAME", "values": [f"{tool}-{prefix}*"]}])["jobSummaryList"]]
+    return [j for i in range(0, len(ids), 100) for j in batch.describe_jobs(jobs=ids[i:i + 100])["jobs"]]
+
+
+def job_count(region: str = REGION) -> int:
+    """How many jobs the account's queues hold, ended or not."""
+    batch = client("batch", region)
+    every = [{"name": "JOB_NAME", "values": ["*"]}]            # with a filter, ListJobs lists every status
+    return sum(len(batch.list_jobs(jobQueue=q["jobQueueArn"], filters=every)["jobSummaryList"])
+               for q in batch.describe_job_queues()["jobQueues"])
+
+
 def jobs(region: str = REGION) -> list[dict]:
     """Every Batch job in the region, described (tags, command, queue, definition, status), oldest first."""
-    batch = boto3.client("batch", region_name=region)
+    batch = client("batch", region)
     ids = [j["jobId"] for q in batch.describe_job_queues()["jobQueues"]
            for status in ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED")
            for j in batch.list_jobs(jobQueue=q["jobQueueArn"], jobStatus=status)["jobSummaryList"]]
@@ -148,15 +166,18 @@ def jobs(region: str = REGION) -> list[dict]:
 
 
 class GivenNetwork(Mapping):
-    """The rehearsal's primary-stack config: genomics on a network created in the running local cloud when
-    the rehearsal reads this config (just before it deploys), since subnet ids exist only once made."""
+    """The primary-stack config enabling genomics on a network created in the running local cloud when the
+    config is read (just before the stack deploys), since subnet ids exist only once made; made again for
+    another cloud."""
 
     def __init__(self) -> None:
         self._config: dict | None = None
+        self._cloud: object | None = None
 
     def _made(self) -> dict:
-        if self._config is None:
-            self._config = genomics_config(*network())
+        from ..cloud import LocalCloud
+        if self._config is None or self._cloud is not LocalCloud._active:
+            self._config, self._cloud = genomics_config(*network()), LocalCloud._active
         return self._config
 
     def __getitem__(self, key: str) -> Any:
