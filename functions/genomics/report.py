@@ -19,6 +19,7 @@ import csv
 import io
 import json
 import os
+from dataclasses import dataclass
 from typing import Any
 
 from common.handler import lambda_handler
@@ -35,42 +36,62 @@ CSV_COLUMNS = ["sample", "source", "status", "seconds",
                "failed_tools", "failure_reason", "done_marker"]
 
 
-def outcomes(state: dict) -> list[Outcome]:
+@dataclass(frozen=True)
+class Row:
+    """One sample as the report writes it, kept as text (a cohort of 100,000 is held in ~150 MB, not GBs)."""
+    index: int
+    sample_id: str
+    status: str
+    kinds: frozenset                  # what failed: JOB_FAILED, NOT_SUBMITTED, ...
+    line: str                         # the alert's line (failed samples)
+    json_text: str
+    csv_text: str
+
+    @classmethod
+    def of(cls, o: Outcome) -> "Row":
+        line = io.StringIO()
+        csv.writer(line, lineterminator="\n").writerow(_csv_row(o))
+        return cls(o.index, o.sample_id, o.status, frozenset(f.kind for f in o.failures),
+                   o.line() if o.failures else "", json.dumps(o.to_json(), separators=(",", ":")), line.getvalue())
+
+
+def outcomes(state: dict) -> list[Row]:
     """Every sample of the run, in input order: what its child execution reported, or that resume skipped it."""
-    found: list[Outcome] = []
+    found: list[Row] = []
     written = (state.get("results") or {}).get("ResultWriterDetails")
     if written:
-        found += [from_child(child) for child in children(written["Bucket"], written["Key"])]
+        found += [Row.of(from_child(child)) for child in children(written["Bucket"], written["Key"])]
     if state.get("skipped"):
         with s3io.open_text(state["skipped"]["bucket"], state["skipped"]["key"]) as text:
-            found += [skipped(entry) for entry in iter_array(text)]
-    ran = {o.index for o in found}
+            found += [Row.of(skipped(entry)) for entry in iter_array(text)]
+    ran = {row.index for row in found}
     if len(ran) < state["counts"]["samples"]:             # a child with no result: failed, never silently lost
         with s3io.open_text(state["plan"]["bucket"], state["plan"]["key"]) as text:
             for item in iter_array(text):
                 if item["index"] not in ran:
-                    found.append(Outcome(item["sampleId"], item["index"], item["source"], FAILED,
-                                         outputs=item["outputs"], failures=[Failure(
-                                             EXECUTION, None, None, "NO_RESULT", "the Map Run reported no result")]))
-    return sorted(found, key=lambda o: o.index)
+                    found.append(Row.of(Outcome(item["sampleId"], item["index"], item["source"], FAILED,
+                                                outputs=item["outputs"], failures=[Failure(
+                                                    EXECUTION, None, None, "NO_RESULT",
+                                                    "the Map Run reported no result")])))
+    return sorted(found, key=lambda row: row.index)
 
 
-def verdict(found: list[Outcome], tolerated: float, report: dict, execution: str, total: int) -> dict:
-    failed = [o for o in found if o.status == FAILED]
-    counts = {"samples": total, "succeeded": sum(o.status == SUCCEEDED for o in found), "failed": len(failed),
-              "skipped": sum(o.status == SKIPPED for o in found)}
+def verdict(found: list[Row], tolerated: float, report: dict, execution: str, total: int) -> dict:
+    failed = [row for row in found if row.status == FAILED]
+    counts = {"samples": total, "succeeded": sum(row.status == SUCCEEDED for row in found), "failed": len(failed),
+              "skipped": sum(row.status == SKIPPED for row in found)}
     json_uri, csv_uri = (f"s3://{report['bucket']}/{report[k]}" for k in ("json", "csv"))
     passed = not failed or len(failed) * 100 <= tolerated * total
     output = {"execution": execution, "status": SUCCEEDED if passed else FAILED,
               "report": {"json": json_uri, "csv": csv_uri}, "counts": counts,
-              "toleratedFailedSamplesPercent": tolerated, "failedSamples": [o.sample_id for o in failed[:LISTED]]}
+              "toleratedFailedSamplesPercent": tolerated, "failedSamples": [row.sample_id for row in failed[:LISTED]]}
     if passed:
         return {"passed": True, "output": output, "failure": None}
-    kinds = {f.kind for o in failed for f in o.failures}
+    kinds = {kind for row in failed for kind in row.kinds}
     error = JOB_FAILED if kinds == {JOB_FAILED} else NOT_SUBMITTED if kinds == {NOT_SUBMITTED} else "SamplesFailed"
     head = (f"{len(failed)} of {total} samples failed (toleratedFailedSamplesPercent {tolerated:g}); "
             f"{counts['succeeded']} succeeded, {counts['skipped']} skipped (resume); report {json_uri}")
-    lines = [o.line() for o in failed[:LISTED]]
+    lines = [row.line for row in failed[:LISTED]]
     if len(failed) > LISTED:
         lines.append(f"and {len(failed) - LISTED} more failed samples (see the report)")
     cause = " | ".join([head, *lines])
@@ -79,28 +100,25 @@ def verdict(found: list[Outcome], tolerated: float, report: dict, execution: str
     return {"passed": False, "output": output, "failure": {"Error": error, "Cause": cause}}
 
 
-def write_report(found: list[Outcome], result: dict, state: dict) -> None:
+def write_report(found: list[Row], result: dict, state: dict) -> None:
     report = state["report"]
     with s3io.Spool() as out:
         output = result["output"]
         header = {"execution": output["execution"], "status": output["status"],
-                  "samplesheet": state.get("samplesheet"),
-                  "counts": output["counts"],
+                  "samplesheet": state.get("samplesheet"), "counts": output["counts"],
                   "toleratedFailedSamplesPercent": output["toleratedFailedSamplesPercent"]}
         out.write("{\n" + "".join(f" {json.dumps(k)}: {json.dumps(v)},\n" for k, v in header.items())
                   + ' "samples": [')
-        for i, outcome in enumerate(found):
-            out.write(("\n  " if i == 0 else ",\n  ") + json.dumps(outcome.to_json(), separators=(",", ":")))
+        for i, row in enumerate(found):
+            out.write(("\n  " if i == 0 else ",\n  ") + row.json_text)
         out.write("\n ]\n}\n")
         out.upload(report["bucket"], report["json"], "application/json")
     with s3io.Spool() as out:
-        line = io.StringIO()
-        writer = csv.writer(line, lineterminator="\n")
-        for row in [CSV_COLUMNS, *(_csv_row(o) for o in found)]:
-            writer.writerow(row)
-            out.write(line.getvalue())
-            line.seek(0)
-            line.truncate()
+        header_line = io.StringIO()
+        csv.writer(header_line, lineterminator="\n").writerow(CSV_COLUMNS)
+        out.write(header_line.getvalue())
+        for row in found:
+            out.write(row.csv_text)
         out.upload(report["bucket"], report["csv"], "text/csv")
 
 
