@@ -26,6 +26,7 @@ from .sample import TOOLS
 
 SUCCEEDED, FAILED, SKIPPED = "SUCCEEDED", "FAILED", "SKIPPED"
 JOB_FAILED, NOT_SUBMITTED, EXECUTION = "BatchJobFailed", "BatchJobNotSubmitted", "SampleExecutionFailed"
+MARKER = "DoneMarkerNotWritten"
 REASON_CHARS = 300
 
 
@@ -43,6 +44,8 @@ class Failure:
             return f"{self.tool} job {self.job_id} {self.status}: {reason}"
         if self.kind == NOT_SUBMITTED:
             return f"{self.tool} job not submitted: {reason}"
+        if self.kind == MARKER:
+            return f"its jobs SUCCEEDED but its done marker was not written (resume will run it again): {reason}"
         return f"its execution {self.status}: {reason}"
 
 
@@ -126,6 +129,8 @@ def _failure(caught: dict) -> tuple[Failure, dict | None]:
                    "seconds": _ms(described.get("StartedAt"), described.get("StoppedAt"))}
             return Failure(JOB_FAILED, tool, described["JobId"], str(described.get("Status")),
                            str(described.get("StatusReason") or "no status reason")), job
+    if tool not in TOOLS:                               # the done marker: the jobs ran, their record did not
+        return Failure(MARKER, tool, None, "NOT_WRITTEN", f"{error}: {cause}"), None
     return Failure(NOT_SUBMITTED, tool, None, "NOT_SUBMITTED", f"{error}: {cause}"), None
 
 

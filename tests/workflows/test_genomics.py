@@ -154,6 +154,21 @@ def test_a_failed_strelka_job_stops_only_its_snpeff(cloud, genomics):
     assert "STRELKA_OOM" not in done_markers()               # a failed sample is never marked done
 
 
+def test_a_done_marker_that_cannot_be_written_fails_its_sample(cloud, genomics):
+    cloud.inject("s3.PutObject@_opsflows/done/MARKER1=AccessDenied")
+    try:
+        execution = genomics.run(sample_input("MARKER1"))
+    finally:
+        cloud.clear_errors()
+
+    assert execution["status"] == "FAILED" and execution["error"] == "SamplesFailed"   # its jobs did succeed...
+    assert {j["status"] for j in jobs_by_sample(execution["arn"])["MARKER1"].values()} == {"SUCCEEDED"}
+    (entry,) = report(execution["arn"])["samples"]            # ...but resume could not know: it will run it again
+    assert entry["status"] == "FAILED" and entry["failures"][0]["tool"] == "doneMarker"
+    assert "AccessDenied" in entry["failures"][0]["reason"] and "MARKER1" not in done_markers()
+    assert len(genomics.alerts_of(execution)) == 1
+
+
 def test_one_failing_sample_of_a_csv_cohort_stops_only_itself(cloud, genomics):
     rows = [(*row, "auto") for row in cohort("CSV", 12)]               # an extra nf-core column, ignored
     sheet = put_sheet("sheets/one-fails.csv", rows)
