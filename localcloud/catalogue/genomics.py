@@ -1,4 +1,4 @@
-"""The genomics pipeline under faults: each row runs a fresh three-sample nf-core samplesheet (its own sample ids)
+"""The genomics pipeline under faults: each row runs a fresh two-sample nf-core samplesheet (its own sample ids)
 through Plan, the Distributed Map (four Batch jobs a sample) and Report.
 
 End state compared: per sample, how many jobs of each tool SUCCEEDED (one each: a fault must neither lose a job
@@ -19,7 +19,7 @@ from ..scenarios.genomics import (INPUT_BUCKET, RESULTS_BUCKET, TOOLS, GivenNetw
                                   jobs_of_samples, put_sheet, sample_input, shared_input)
 from . import FAILED, SUCCEEDED, BadInput, Exercise, FaultCase
 
-SAMPLES = 3
+SAMPLES = 2
 SHEETS = "catalogue/bad"
 HEADER = "sample,fastq_1,fastq_2"
 READS = f"s3://{INPUT_BUCKET}/fastq/B_1.fq.gz,s3://{INPUT_BUCKET}/fastq/B_2.fq.gz"
@@ -27,9 +27,6 @@ READS = f"s3://{INPUT_BUCKET}/fastq/B_1.fq.gz,s3://{INPUT_BUCKET}/fastq/B_2.fq.g
 BAD_SHEETS = {
     "missing-column.csv": "sample,fastq_1\nBADCOL1,s3://opsflows-genomics-inputs/fastq/B_1.fq.gz\n",
     "duplicates.csv": f"{HEADER}\nBADDUP1,{READS}\nBADDUP2,{READS}\nBADDUP1,{READS}\n",
-    "foreign-bucket.csv": f"{HEADER}\nBADFB1,{READS}\nBADFB2,{READS.split(',')[0]},s3://someone-elses-reads/B_2.fq.gz\n",
-    "header-only.csv": f"{HEADER}\n",
-    "unknown-field.jsonl": '{"sampleId": "BADJL1", "fastq1": "s3://opsflows-genomics-inputs/fastq/B_1.fq.gz"}\n',
 }
 
 
@@ -90,17 +87,9 @@ class Genomics(Exercise):
                  "snpEff: got '-t hg38' (sample BADT1); must be an object"),
         BadInput("not a JSON object", ["NA12878"], "input: expected a JSON object, got list"),
         BadInput("a samplesheet that does not exist", _sheet("none.csv"), "does not exist"),
-        BadInput("a samplesheet outside the input buckets",
-                 {**_sheet("x.csv"), "samplesheet": "s3://someone-elses-sheets/cohort.csv"},
-                 "the workflow cannot read that bucket"),
         BadInput("a samplesheet missing a column", _sheet("missing-column.csv"), "row 1: missing column fastq_2"),
         BadInput("a samplesheet with a sample twice", _sheet("duplicates.csv"),
                  "column sample: 'BADDUP1' appears 2 times (row 2, row 4)"),
-        BadInput("a samplesheet row reading another bucket", _sheet("foreign-bucket.csv"),
-                 "row 3, column fastq_2: got 's3://someone-elses-reads/B_2.fq.gz'"),
-        BadInput("an empty samplesheet", _sheet("header-only.csv"), "has a header but no samples"),
-        BadInput("a JSON Lines samplesheet with an unknown field", _sheet("unknown-field.jsonl"),
-                 "line 1, fastq1: unknown field"),
     )
 
     def __init__(self) -> None:

@@ -169,8 +169,8 @@ def test_a_done_marker_that_cannot_be_written_fails_its_sample(cloud, genomics):
     assert len(genomics.alerts_of(execution)) == 1
 
 
-def test_one_failing_sample_of_a_csv_cohort_stops_only_itself(cloud, genomics):
-    rows = [(*row, "auto") for row in cohort("CSV", 12)]               # an extra nf-core column, ignored
+def test_one_failing_sample_of_a_csv_cohort_stops_only_itself_and_resume_reruns_only_it(cloud, genomics):
+    rows = [(*row, "auto") for row in cohort("CSV", 8)]                # an extra nf-core column, ignored
     sheet = put_sheet("sheets/one-fails.csv", rows)
     with fail_jobs("isaac-CSV0005", reason="CannotPullContainerError: pull image manifest has been retried"):
         execution = genomics.run({"samplesheet": sheet, **shared_input()})
@@ -183,12 +183,22 @@ def test_one_failing_sample_of_a_csv_cohort_stops_only_itself(cloud, genomics):
                for s in ran if s != "CSV0005")
     (alert,) = genomics.alerts_of(execution)
     assert f"sample CSV0005: isaac job {ran['CSV0005']['isaac']['jobId']} FAILED: CannotPullContainerError" \
-        in alert["message"] and "1 of 12 samples failed" in alert["message"]
+        in alert["message"] and "1 of 8 samples failed" in alert["message"]
     found = report(execution["arn"])
-    assert found["counts"] == {"samples": 12, "succeeded": 11, "failed": 1, "skipped": 0}
+    assert found["counts"] == {"samples": 8, "succeeded": 7, "failed": 1, "skipped": 0}
     assert [(s["sampleId"], s["source"], s["status"]) for s in found["samples"]] == [
         (r[0], f"row {i + 2}", "FAILED" if r[0] == "CSV0005" else "SUCCEEDED") for i, r in enumerate(rows)]
     assert [s for s in done_markers() if s.startswith("CSV")] == [r[0] for r in rows if r[0] != "CSV0005"]
+
+    rows[2] = ("CSV0002", rows[2][1].replace("_R1", "_L002_R1"), *rows[2][2:])    # its reads changed since
+    put_sheet("sheets/one-fails.csv", rows)
+    resumed = genomics.run({"samplesheet": sheet, "resume": True, **shared_input()})
+
+    assert resumed["status"] == "SUCCEEDED"
+    assert sorted(jobs_by_sample(resumed["arn"])) == ["CSV0002", "CSV0005"]
+    assert resumed["output"]["counts"] == {"samples": 8, "succeeded": 2, "failed": 0, "skipped": 6}
+    assert [(s["sampleId"], s["status"]) for s in report(resumed["arn"])["samples"]] == [
+        (r[0], "SUCCEEDED" if r[0] in ("CSV0002", "CSV0005") else "SKIPPED") for r in rows]
 
 
 def test_a_jsonl_samplesheet_with_per_sample_fields(cloud, genomics):
@@ -205,8 +215,8 @@ def test_a_jsonl_samplesheet_with_per_sample_fields(cloud, genomics):
 
 
 def test_tolerated_failures_end_succeeded_and_are_still_reported(cloud, genomics):
-    sheet = put_sheet("sheets/tolerated.csv", cohort("TOL", 10))
-    genomics.tolerating(10)
+    sheet = put_sheet("sheets/tolerated.csv", cohort("TOL", 5))
+    genomics.tolerating(20)
     try:
         with fail_jobs("snpEff-TOL0003"):
             execution = genomics.run({"samplesheet": sheet, **shared_input()})
@@ -214,29 +224,9 @@ def test_tolerated_failures_end_succeeded_and_are_still_reported(cloud, genomics
         genomics.tolerating(0)
 
     assert execution["status"] == "SUCCEEDED" and genomics.alerts_of(execution) == []
-    assert execution["output"]["counts"] == {"samples": 10, "succeeded": 9, "failed": 1, "skipped": 0}
+    assert execution["output"]["counts"] == {"samples": 5, "succeeded": 4, "failed": 1, "skipped": 0}
     assert execution["output"]["failedSamples"] == ["TOL0003"]
     assert report(execution["arn"])["samples"][3]["failures"][0]["tool"] == "snpEff"
-
-
-def test_resume_runs_only_what_is_not_done_with_the_same_plan(cloud, genomics):
-    rows = cohort("RES", 4)
-    sheet = put_sheet("sheets/resume.csv", rows)
-    with fail_jobs("samtoolsStats-RES0001"):
-        first = genomics.run({"samplesheet": sheet, **shared_input()})
-    assert first["status"] == "FAILED"
-    rows[3] = ("RES0003", rows[3][1].replace("_R1", "_L002_R1"), rows[3][2])     # its reads changed since
-    put_sheet("sheets/resume.csv", rows)
-
-    resumed = genomics.run({"samplesheet": sheet, "resume": True, **shared_input()})
-
-    assert resumed["status"] == "SUCCEEDED"
-    assert sorted(jobs_by_sample(resumed["arn"])) == ["RES0001", "RES0003"]
-    assert resumed["output"]["counts"] == {"samples": 4, "succeeded": 2, "failed": 0, "skipped": 2}
-    assert [(s["sampleId"], s["status"]) for s in report(resumed["arn"])["samples"]] == [
-        (r[0], "SUCCEEDED" if r[0] in ("RES0001", "RES0003") else "SKIPPED") for r in rows]
-    again = genomics.run({"samplesheet": sheet, **shared_input()})          # without resume: everything again
-    assert len(jobs_by_sample(again["arn"])) == 4
 
 
 @pytest.mark.parametrize("bad, reason", [
@@ -258,7 +248,7 @@ def test_malformed_input_fails_before_any_job_is_submitted(cloud, genomics, bad,
 
 
 def test_an_invalid_samplesheet_submits_nothing_and_names_row_and_column(cloud, genomics):
-    rows = cohort("BAD", 30)
+    rows = cohort("BAD", 26)
     rows[20] = ("BAD0020", f"s3://not-an-input-bucket/{rows[20][1].split('/', 3)[3]}", rows[20][2])
     rows[25] = ("BAD0003", *rows[25][1:])
     execution = genomics.run({"samplesheet": put_sheet("sheets/bad.csv", rows), **shared_input()})
