@@ -21,6 +21,7 @@ Environment: RESULTS_BUCKET, INPUT_BUCKETS (comma-separated), JOB_DEFINITIONS (J
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -60,7 +61,7 @@ def plan_run(execution_input: Any, execution: str, *, batch: BatchResources, res
     if run is None:
         problems.raise_if_any()
         raise InvalidSampleInput(["input: cannot be run"])
-    name = UNSAFE.sub("-", execution)[:80] or "run"
+    name = folder_name(execution)
     prefix = f"runs/{name}/"
     first: dict[str, str] = {}                  # sample id -> where it first appeared
     repeated: dict[str, list[str]] = {}
@@ -109,6 +110,15 @@ def plan_run(execution_input: Any, execution: str, *, batch: BatchResources, res
         "counts": {"samples": total, "toRun": to_run, "skipped": len(skipped)},
         "resume": run.resume,
     }
+
+
+def folder_name(execution: str) -> str:
+    """The execution's name as a key segment: itself when it is letters, digits, - and _ (what AWS's execution
+    names almost always are); else made safe, with a hash of the real name so that two never share a folder."""
+    safe = UNSAFE.sub("-", execution)[:80] or "run"
+    if safe == execution:
+        return safe
+    return f"{safe[:71]}-{hashlib.sha256(execution.encode()).hexdigest()[:8]}"
 
 
 def _results_path(value: Any, results_bucket: str) -> S3Uri | None:

@@ -372,9 +372,11 @@ def test_handler_reads_the_stacks_resources_from_its_environment(monkeypatch, s3
     monkeypatch.setenv("RESULTS_BUCKET", RESULTS)
     monkeypatch.setenv("INPUT_BUCKETS", f"other-bucket,{INPUTS}")
     monkeypatch.setenv("STATE_BUCKET", STATE)
-    result = handler({"input": seed_input(), "execution": "run:1/ü"}, None)
-    assert result["plan"] == {"bucket": STATE, "key": "runs/run-1--/plan.json"}
-    assert result["report"] == {"bucket": RESULTS, "json": "genomic-workflow/results/run-1--/report.json",
-                                "csv": "genomic-workflow/results/run-1--/report.csv"}
+    result = handler({"input": seed_input(), "execution": "nightly-2024_06"}, None)
+    assert result["plan"] == {"bucket": STATE, "key": "runs/nightly-2024_06/plan.json"}
+    assert result["report"] == {"bucket": RESULTS, "json": "genomic-workflow/results/nightly-2024_06/report.json",
+                                "csv": "genomic-workflow/results/nightly-2024_06/report.csv"}
+    odd = [handler({"input": seed_input(), "execution": name}, None)["plan"]["key"] for name in ("run.1", "run:1")]
+    assert odd[0] != odd[1] and all(k.startswith("runs/run-1-") for k in odd)      # never one folder for two
     with pytest.raises(InvalidSampleInput):
         handler({"input": seed_input(fastq1S3Path=None), "execution": "run-2"}, None)
