@@ -50,11 +50,11 @@ def why_not_a_key(value: Any) -> str | None:
     if value == "":
         return "entityValue is an empty string, not an access key id"
     if value.startswith("arn:"):
-        return f"{show(value)} is an ARN, not an access key id (AKIA...): find the key of that principal by hand"
+        return f"entityValue {show(value)} is an ARN, not an access key id (AKIA...): find the key of that principal by hand"
     if value.startswith("ASIA"):
-        return (f"{show(value)} is a temporary (STS) key id: it cannot be disabled, it expires; revoke the "
+        return (f"entityValue {show(value)} is a temporary (STS) key id: it cannot be disabled, it expires; revoke the "
                 "sessions of the role or user that issued it")
-    return f"{show(value)} is not an IAM user access key id (AKIA followed by 16 upper-case letters or digits)"
+    return f"entityValue {show(value)} is not an IAM user access key id (AKIA followed by 16 upper-case letters or digits)"
 
 
 def event_time(value: Any, started: Any) -> str:
@@ -100,11 +100,12 @@ def check_event(event: Any, started: Any = None) -> dict:
     rejected: list[dict] = []
     for i, entity in enumerate(entities):
         value = entity.get("entityValue") if isinstance(entity, dict) else None
-        reason = (f"affectedEntities[{i}] is {kind(entity)} ({show(entity)}), not an object with an entityValue"
+        reason = (f"is {kind(entity)} ({show(entity)}), not an object with an entityValue"
                   if not isinstance(entity, dict) else
-                  f"affectedEntities[{i}] has no entityValue" if "entityValue" not in entity else why_not_a_key(value))
+                  "has no entityValue" if "entityValue" not in entity else why_not_a_key(value))
         if reason:
-            rejected.append({"entity": show(value if isinstance(entity, dict) else entity), "reason": reason})
+            rejected.append({"entity": show(value if isinstance(entity, dict) else entity),
+                             "reason": f"affectedEntities[{i}] {reason}"})
         elif value not in keys:
             keys.append(value)
     if not keys:
