@@ -44,7 +44,7 @@ IAM_TRANSIENT = {"ErrorEquals": ["Throttling", "ServiceFailure", "ConcurrentModi
 # A function that timed out is tried again: every step is idempotent (the disable reports a key its timed-out
 # attempt disabled), and the notify function cannot time out after its publish (functions/credentials/notify.py).
 TIMED_OUT = {"ErrorEquals": ["Sandbox.Timedout"], "IntervalSeconds": 2, "BackoffRate": 2.0, "MaxAttempts": 2}
-# SNS throttling (429 `Throttled`, which the SDK does not retry), KMS throttling and SNS's 500, as the notify
+# SNS throttling (429 `Throttled`), KMS throttling (which the SDK does not retry) and SNS's 500, as the notify
 # function raises them (by code) and as the sns:publish integration names them (SNS.<Code>Exception).
 SNS_TRANSIENT = {"ErrorEquals": ["Throttled", "KMSThrottling", "InternalError", "SNS.ThrottledException",
                                  "SNS.KMSThrottlingException", "SNS.InternalErrorException"],

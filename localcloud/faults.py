@@ -45,7 +45,7 @@ STATUS = {
     "InternalServerError": 500, "ServerException": 500, "Unavailable": 503,
     "TooManyRequestsException": 429, "AccessDenied": 403, "UnauthorizedOperation": 403,
     "NoSuchEntity": 404, "NoSuchBucket": 404, "NoSuchKey": 404, "ResourceNotFoundException": 404,
-    # SNS (throttling is a 429 the SDK does not retry) and IAM's conflicts.
+    # SNS (its throttling is a 429) and IAM's conflicts.
     "Throttled": 429, "AuthorizationError": 403, "NotFound": 404,
     "LimitExceeded": 409, "ConcurrentModification": 409, "EntityTemporarilyUnmodifiable": 409,
 }

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
@@ -434,3 +435,31 @@ def test_keys_of_one_event_share_the_quota_and_paging_stops_before_the_timeout(i
     summary = activity.handler({"accessKeyId": KEY}, Ending())
     assert (summary["events"], summary["complete"], summary["stopped"]) == (100, False, "time")
     assert "stopped before the function's time limit" in "\n".join(report.activity_lines(summary)[0])
+
+
+def test_lookup_events_refuses_more_than_two_requests_a_second(iam, monkeypatch):
+    """The local cloud's model of the quota, on the one clock (at a scale where a request costs ~0.01 s of it)."""
+    monkeypatch.setenv("LOCALCLOUD_TIME_SCALE", "0.1")
+    clock.restart()
+    trail = boto3.client("cloudtrail", region_name="eu-west-1", config=Config(retries={"mode": "standard", "total_max_attempts": 1}))
+    lookup = {"LookupAttributes": [{"AttributeKey": "AccessKeyId", "AttributeValue": KEY}]}
+    trail.lookup_events(**lookup)
+    trail.lookup_events(**lookup)                      # a burst of two is allowed
+    with pytest.raises(ClientError) as raised:
+        trail.lookup_events(**lookup)
+    assert (raised.value.response["Error"]["Code"], raised.value.response["Error"]["Message"]) == (
+        "ThrottlingException", "Rate exceeded")
+    clock.sleep(0.5)                                   # one request's worth refills in half a second
+    trail.lookup_events(**lookup)
+    assert cloudtrail.lookup_stats("eu-west-1") == {"requests": 4, "throttled": 1}
+
+
+def test_a_contained_key_with_entities_no_step_could_act_on_still_fails_the_report():
+    item = {"accessKeyId": KEY, "disable": {"user": "alice", "status": "deactivated", "was": "Active", "changed": True},
+            "activity": {"skipped": "n/a"}}
+    rejected = {"entity": "'arn:aws:iam::123456789012:user/bob'", "reason": "affectedEntities[1] entityValue "
+                "'arn:aws:iam::123456789012:user/bob' is an ARN, not an access key id (AKIA...)"}
+    out = report.compose({**state(item), "rejected": [rejected], "rejectedTotal": 1}, "arn:exec",
+                         {**CONFIG, "quarantine": False})
+    assert out["failed"] and out["subject"] == "opsflows SECURITY FAILED: response incomplete - act now"
+    assert "DEACTIVATED (was Active)" in out["message"] and "is an ARN, not an access key id" in out["cause"]

@@ -334,3 +334,20 @@ def test_the_regional_failure_alarm_is_forwarded_to_the_stacks_alert_topic(cloud
     assert note["Subject"].startswith(f'ALARM: "{alarm["AlarmName"]}"')
     assert json.loads(note["Message"])["NewStateValue"] == "ALARM"
     assert note["MessageAttributes"]["forwardedFrom"]["Value"] == regional
+
+
+def test_an_event_naming_a_key_twice_and_an_arn_contains_the_key_once_and_alerts_act_now(cloud, machine):
+    exposed, other = user_with_keys(cloud, "mallory")
+    event = health_event(exposed, exposed)
+    event["detail"]["affectedEntities"].append({"entityValue": "arn:aws:iam::123456789012:user/mallory"})
+
+    runs, alerts = respond(cloud, machine, start=event)
+
+    (run,) = runs
+    assert (run["status"], run["error"]) == ("FAILED", "CredentialResponseIncomplete")
+    assert "is an ARN, not an access key id" in run["cause"]
+    assert key_statuses(cloud, "mallory") == {exposed: "Inactive", other: "Active"}
+    assert cloud.metrics.api_calls["iam.UpdateAccessKey"] >= 1
+    (alert,) = alerts
+    assert [k["accessKeyId"] for k in document(alert)["keys"]] == [exposed]          # once, though listed twice
+    assert "affected entity 'arn:aws:iam::123456789012:user/mallory'" in alert["message"]
