@@ -3,6 +3,8 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# pytest workers: the suite is CPU-bound (one per core of the two it is sized for; `make test JOBS=1` runs serially)
+JOBS ?= 2
 
 .PHONY: rehearse test bench venv policy docs
 
@@ -17,7 +19,7 @@ rehearse: venv
 	$(PY) -m localcloud rehearse
 
 test: venv
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(JOBS) --dist loadscope
 
 bench: venv
 	for b in bench/*.py; do $(PY) $$b || exit 1; done

@@ -15,6 +15,8 @@ Role = Literal["primary", "dr"]
 
 REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+# An allowedBuckets entry: a bucket name, or a name prefix of at least 3 characters ending in * (opsflows-drill-*).
+ALLOWED_BUCKET = re.compile(r"^(?:[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]|[a-z0-9][a-z0-9.-]{2,61}\*)$")
 # CloudWatch Logs accepts only these retention periods.
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
                       2192, 2557, 2922, 3288, 3653)
@@ -111,7 +113,7 @@ class CredentialResponseSettings:
 @dataclass(frozen=True)
 class BucketSyncSettings:
     enabled: bool = True
-    allowed_buckets: tuple[str, ...] = ()        # the only buckets the sync may list, read, write, delete in
+    allowed_buckets: tuple[str, ...] = ()        # the only buckets the sync may touch (names, or prefixes ending in *)
     multipart_threshold_bytes: int = 5 * 1024**3    # larger objects are copied with UploadPartCopy
     part_size_bytes: int = 512 * 1024**2         # part size when the source's own layout cannot be reproduced
     max_concurrency: int = 40                    # copy/delete child executions running at once (8 objects each)
@@ -259,7 +261,8 @@ def _bucket_sync(raw: Any, problems: list[str]) -> BucketSyncSettings:
                "pagesPerScan", "scansPerExecution", "batchObjects"})
     settings = BucketSyncSettings(
         enabled=r.boolean("enabled", True),
-        allowed_buckets=tuple(r.strings("allowedBuckets", [], BUCKET, "a list of S3 bucket names")),
+        allowed_buckets=tuple(r.strings("allowedBuckets", [], ALLOWED_BUCKET, "a list of S3 bucket names, or name "
+                                        "prefixes of at least 3 characters ending in * (e.g. opsflows-drill-*)")),
         # S3 parts are 5 MiB to 5 GiB; CopyObject copies at most 5 GiB.
         multipart_threshold_bytes=r.integer("multipartThresholdBytes", 5 * 1024**3, 5 * 1024**2, 5 * 1024**3),
         part_size_bytes=r.integer("partSizeBytes", 512 * 1024**2, 5 * 1024**2, 5 * 1024**3),

@@ -21,6 +21,9 @@ class WorkflowArgs:
     region: str | None = None
     log_retention_days: int = 30
     description: str = ""
+    # False when no state publishes to `alerts` itself (a function publishes for them, e.g. to another region's
+    # topic): the role then gets no sns:Publish; `alerts` is still where the ExecutionsFailed alarm notifies.
+    states_publish_alerts: bool = True
 
 
 class Workflow(pulumi.ComponentResource):
@@ -38,7 +41,7 @@ class Workflow(pulumi.ComponentResource):
                    "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
                    "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"], "*", sid="LogDeliveryOnlySupportsStar"),
             XRAY_WRITE,
-            *args.alerts.publish_statements(),
+            *(args.alerts.publish_statements() if args.states_publish_alerts else []),
         ]
         if args.invokes:
             arns = [f.arn for f in args.invokes]

@@ -1,12 +1,15 @@
 """python -m localcloud rehearse [--stack primary|dr|all] [--json]
 python -m localcloud policy --stack primary|dr
-python -m localcloud faults [--workflow snapshots,...] [--json]"""
+python -m localcloud faults [--workflow snapshots,...] [--json]
+python -m localcloud drill --stack primary|dr [--outputs FILE|-] [--only ...] [--json] [--keep]   (real AWS; boto3 only)"""
 from __future__ import annotations
 
 import importlib
 import sys
 
-COMMANDS = {"rehearse": "localcloud.rehearse", "policy": "localcloud.policy", "faults": "localcloud.catalogue.run"}
+# Imported only when chosen: `drill` needs boto3 alone (it runs against real AWS after `pulumi up`).
+COMMANDS = {"rehearse": "localcloud.rehearse", "policy": "localcloud.policy", "faults": "localcloud.catalogue.run",
+            "drill": "drill.cli"}
 
 
 def main(argv: list[str]) -> int:

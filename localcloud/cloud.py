@@ -118,9 +118,9 @@ class LocalCloud:
         self.faults.clear()
 
     def _regions(self) -> set[str]:
-        """Regions holding deployed state machines (listing every region of moto's backends is slow)."""
-        return {r.region for d in self.deployments.values()
-                for r in d.of_type("aws:sfn/stateMachine:StateMachine")}
+        """Regions where Step Functions has been used (moto creates a region's backend on first use; iterating
+        every region's backend would create them all, slowly)."""
+        return set(dict.keys(stepfunctions_parser_backends[ACCOUNT]))
 
     def _all_executions(self) -> list[Any]:
         found = []

@@ -46,7 +46,10 @@ CAPABILITIES = [
     Capability("credential-response", "Credential-exposure response", "credentialResponse",
                "credentialResponseStateMachineArn",
                "On an AWS Health event reporting an exposed access key: disables the key, summarises its recent "
-               "CloudTrail activity and notifies security. Runs in us-east-1, where AWS Health delivers IAM events."),
+               "CloudTrail activity and notifies security. Runs in us-east-1, where AWS Health delivers IAM events; "
+               "its alerts reach `alertTopicArn` in the stack's region through its `notify` function, and its "
+               "failure alarm notifies `credentialAlertTopicArn` in us-east-1, forwarded to `alertTopicArn` by the "
+               "same function."),
     Capability("bucket-sync", "S3 bucket sync", "bucketSync", "bucketSyncStateMachineArn",
                "Started on demand with {\"source\", \"destination\"}: makes the destination equal to the source "
                "(copies missing and changed objects, deletes orphans), only between allowed buckets."),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterable
 
 from common.errors import InvalidInput, OpsflowsError
 
@@ -95,6 +95,12 @@ def parse_location(value: Any, field: str, prefix: str) -> Location:
     return Location(bucket, full)
 
 
+def is_allowed(bucket: str, allowed_buckets: Iterable[str]) -> bool:
+    """Named exactly in allowedBuckets, or starting with the prefix of an entry that ends in `*` (IAM scopes the
+    functions to arn:aws:s3:::<prefix>* the same way)."""
+    return any(bucket == entry or (entry.endswith("*") and bucket.startswith(entry[:-1])) for entry in allowed_buckets)
+
+
 def parse_request(event: Any, allowed_buckets: set[str]) -> SyncRequest:
     """Validate an execution input into a SyncRequest (no AWS calls), or raise an error naming the problem."""
     if not isinstance(event, dict):
@@ -119,7 +125,7 @@ def parse_request(event: Any, allowed_buckets: set[str]) -> SyncRequest:
     source = parse_location(event.get("source"), "source", prefix)
     destination = parse_location(event.get("destination"), "destination", prefix)
     for field, location in (("source", source), ("destination", destination)):
-        if location.bucket not in allowed_buckets:
+        if not is_allowed(location.bucket, allowed_buckets):
             raise BucketNotAllowed(f"{field} bucket {location.bucket!r} is not in opsflows:bucketSync.allowedBuckets")
     if source.contains(destination) or destination.contains(source):
         what = "the same location" if source == destination else "overlapping locations"

@@ -44,3 +44,26 @@ def pytest_generate_tests(metafunc):
 for _name in EXERCISES:
     _title = "".join(part.title() for part in _name.replace("-", "_").split("_"))
     globals()[f"Test{_title}"] = type(f"Test{_title}", (Catalogue,), {"workflow": _name})
+
+
+class TestTheJudge:
+    """The rules can fail: a row whose expectation is wrong, or whose fault never fires, is a violation."""
+
+    @pytest.fixture(scope="class")
+    def cloud(self):
+        with deployed(EXERCISES["snapshots"]) as cloud:
+            yield cloud
+
+    def test_a_permanent_fault_expected_to_be_retried_is_a_violation(self, cloud):
+        from localcloud.catalogue import SUCCEEDED, FaultCase
+        outcome = run_fault(cloud, EXERCISES["snapshots"],
+                            FaultCase(("ec2.CopySnapshot=UnauthorizedOperation:1",), SUCCEEDED))
+        assert outcome.status == "FAILED" and outcome.alerts == 1
+        assert any("must be retried to success" in v for v in outcome.violations)
+        assert not any("alert" in v for v in outcome.violations)        # one alert for one failure: as it must
+
+    def test_a_fault_that_never_fires_is_a_violation(self, cloud):
+        from localcloud.catalogue import SUCCEEDED, FaultCase
+        outcome = run_fault(cloud, EXERCISES["snapshots"],
+                            FaultCase(("ec2.CopySnapshot@no-such-volume=ResourceLimitExceeded:1",), SUCCEEDED))
+        assert outcome.violations == ["no fault fired: the row tests nothing (wrong operation, match or workflow?)"]
