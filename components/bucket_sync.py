@@ -46,17 +46,14 @@ import pulumi
 import pulumi_aws as aws
 
 from .alerts import AlertTopic
-from .asl import TRANSIENT, catch_all, definition, invoke
+from .asl import S3_TRANSIENT, TRANSIENT, catch_all, definition, invoke
 from .function import Function, FunctionArgs
 from .iam import allow, policy_document
 from .settings import BucketSyncSettings
+from .storage import state_bucket
 from .workflow import Workflow, WorkflowArgs
 
 WORKFLOW = "bucket-sync"
-MANIFESTS_KEPT_DAYS = 7
-# S3's own throttling and transient errors, as the handlers name them (common.errors): retried with backoff.
-S3_TRANSIENT = {"ErrorEquals": ["SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout"],
-                "IntervalSeconds": 2, "BackoffRate": 2.0, "MaxAttempts": 6, "JitterStrategy": "FULL"}
 
 
 @dataclass(frozen=True)
@@ -147,31 +144,6 @@ class BucketSync(pulumi.ComponentResource):
         self.state_machine_arn = flow.arn
         self.state_bucket = state.bucket
         self.register_outputs({"stateMachineArn": flow.arn, "stateBucket": state.bucket})
-
-
-def state_bucket(name: str, opts: pulumi.ResourceOptions) -> aws.s3.Bucket:
-    """The run manifests' bucket: private, encrypted, TLS only, and every manifest expired after a week."""
-    bucket = aws.s3.Bucket(name, force_destroy=True, opts=opts)          # holds only disposable manifests
-    aws.s3.BucketPublicAccessBlock(f"{name}-private", bucket=bucket.id, block_public_acls=True,
-                                   block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True,
-                                   opts=opts)
-    aws.s3.BucketOwnershipControls(f"{name}-owner", bucket=bucket.id, rule=aws.s3.BucketOwnershipControlsRuleArgs(
-        object_ownership="BucketOwnerEnforced"), opts=opts)
-    aws.s3.BucketServerSideEncryptionConfiguration(f"{name}-sse", bucket=bucket.id, rules=[
-        aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-            apply_server_side_encryption_by_default=aws.s3.
-            BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(sse_algorithm="AES256"))],
-        opts=opts)
-    aws.s3.BucketLifecycleConfiguration(f"{name}-expiry", bucket=bucket.id, rules=[
-        aws.s3.BucketLifecycleConfigurationRuleArgs(
-            id="expire-run-manifests", status="Enabled",
-            filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix="runs/"),
-            expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=MANIFESTS_KEPT_DAYS))], opts=opts)
-    aws.s3.BucketPolicy(f"{name}-tls", bucket=bucket.id, policy=policy_document([{
-        "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-        "Resource": [bucket.arn, pulumi.Output.concat(bucket.arn, "/*")],
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]), opts=opts)
-    return bucket
 
 
 def distributed_map(state: str, *, items: dict, selector: dict, child: str, function_arn, max_concurrency: int,

@@ -142,7 +142,8 @@ class GenomicsSettings:
     input_buckets: tuple[str, ...] = ()
     on_demand_fallback: bool = False
     scratch_volume_gib: int = 500
-    max_concurrent_samples: int = 10
+    max_concurrent_samples: int = 10                # child executions (samples) of one cohort running at once
+    tolerated_failed_samples_percent: float = 0     # a cohort with at most this % failed samples ends SUCCEEDED
 
 
 @dataclass(frozen=True)
@@ -284,7 +285,8 @@ IMAGE = re.compile(r"^\S+$")
 def _genomics(raw: Any, problems: list[str]) -> GenomicsSettings:
     r = _Reader("opsflows:genomics", raw, problems)
     r.unknown({"enabled", "subnetIds", "securityGroupIds", "maxVcpus", "instanceTypes", "images",
-               "resultsBucket", "inputBuckets", "onDemandFallback", "scratchVolumeGiB", "maxConcurrentSamples"})
+               "resultsBucket", "inputBuckets", "onDemandFallback", "scratchVolumeGiB", "maxConcurrentSamples",
+               "toleratedFailedSamplesPercent"})
     images = _Reader("opsflows:genomics.images", r.raw.get("images"), problems)
     images.unknown({key for _, key in IMAGE_KEYS})
     settings = GenomicsSettings(
@@ -300,7 +302,11 @@ def _genomics(raw: Any, problems: list[str]) -> GenomicsSettings:
         input_buckets=tuple(r.strings("inputBuckets", [], BUCKET, "a list of S3 bucket names")),
         on_demand_fallback=r.boolean("onDemandFallback", False),
         scratch_volume_gib=r.integer("scratchVolumeGiB", 500, 1, 16_384),
-        max_concurrent_samples=r.integer("maxConcurrentSamples", 10, 1, 1000),
+        # A Distributed Map runs at most 10,000 child executions at once.
+        max_concurrent_samples=r.integer("maxConcurrentSamples", 10, 1, 10_000),
+        tolerated_failed_samples_percent=r.get(
+            "toleratedFailedSamplesPercent", 0, lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
+            and 0 <= v <= 100, "a number from 0 to 100 (percent of the input's samples)"),
     )
     if settings.enabled:
         r.required("subnetIds", settings.subnet_ids, "when genomics is enabled (Batch needs a VPC)")
