@@ -48,6 +48,9 @@ import pulumi_aws as aws
 from .alerts import AlertTopic
 from .asl import TRANSIENT, catch_all, definition, invoke
 from .function import Function, FunctionArgs
+
+# AWS SDK for pandas (the managed layer AWS publishes per region) brings pyarrow, which reads Parquet inventories.
+PANDAS_LAYER = "arn:aws:lambda:{region}:336392948345:layer:AWSSDKPandas-Python312-Arm64:16"
 from .iam import allow, policy_document
 from .settings import BucketSyncSettings
 from .workflow import Workflow, WorkflowArgs
@@ -90,14 +93,30 @@ class BucketSync(pulumi.ComponentResource):
             package="bucket_sync", handler="validate.handler", timeout=30,
             description="Validate a bucket sync request: allowed, not overlapping, both buckets reachable",
             environment={"ALLOWED_BUCKETS": pulumi.Output.json_dumps(list(s.allowed_buckets))},
-            statements=only_allowed(["s3:ListBucket"], buckets, "HeadAllowedBuckets"), **common), inside)
+            statements=[*only_allowed(["s3:ListBucket"], buckets, "HeadAllowedBuckets"),
+                        # sourceInventory: its manifest.json, in an allowed bucket
+                        *only_allowed(["s3:GetObject"], objects, "ReadInventoryManifest")], **common), inside)
+        listing = dict(STATE_BUCKET=state.bucket, PAGES_PER_SCAN=str(s.pages_per_scan),
+                       BATCH_OBJECTS=str(s.batch_objects), LISTING_PARALLELISM=str(s.listing_parallelism))
+        lists = [*only_allowed(["s3:ListBucket"], buckets, "ListAllowedBuckets"),
+                 # sourceInventory: an orphan candidate the inventory does not know is looked up at the source
+                 *only_allowed(["s3:GetObject"], objects, "HeadSourceObjects"),
+                 allow(["s3:PutObject", "s3:GetObject"], manifests, sid="RunManifests")]
         scan = Function(f"{name}-scan", FunctionArgs(
             package="bucket_sync", handler="scan.handler", timeout=900, memory=1769,
-            description="List both buckets a range at a time, merge, write copy and orphan manifests",
-            environment={"STATE_BUCKET": state.bucket, "PAGES_PER_SCAN": str(s.pages_per_scan),
-                         "BATCH_OBJECTS": str(s.batch_objects)},
-            statements=[*only_allowed(["s3:ListBucket"], buckets, "ListAllowedBuckets"),
-                        allow("s3:PutObject", manifests, sid="WriteManifests")], **common), inside)
+            description="Plan the listing (one range here, many through ListRanges), merge, write manifests",
+            environment=listing, statements=lists, **common), inside)
+        ranges = Function(f"{name}-ranges", FunctionArgs(
+            package="bucket_sync", handler="ranges.handler", timeout=900, memory=1769,
+            description="List one key range of both buckets, merge, write its manifests and where it stopped",
+            environment=listing, statements=lists, **common), inside)
+        index = Function(f"{name}-index", FunctionArgs(
+            package="bucket_sync", handler="inventory.handler", timeout=900, memory=4096,
+            description="Sort one S3 Inventory data file of the source into an indexed run (sourceInventory)",
+            environment={"STATE_BUCKET": state.bucket},
+            statements=[*only_allowed(["s3:GetObject"], objects, "ReadInventory"),
+                        allow(["s3:PutObject", "s3:GetObject"], manifests, sid="RunManifests")],
+            layers=[PANDAS_LAYER], **common), inside)
         copy = Function(f"{name}-copy", FunctionArgs(
             package="bucket_sync", handler="copy.handler", timeout=900, memory=512,
             description="Copy one batch of objects (CopyObject, or UploadPartCopy in the source's part layout)",
@@ -118,11 +137,14 @@ class BucketSync(pulumi.ComponentResource):
             statements=[allow("s3:GetObject", manifests, sid="ReadManifests"),
                         *only_allowed(["s3:DeleteObject"], objects, "DeleteOrphans")], **common), inside)
 
-        asl = sync_definition(validate=validate.arn, scan=scan.arn, copy=copy.arn, delete=delete.arn,
-                              state_bucket=state.bucket, settings=s, alerts_topic_arn=args.alerts.arn)
+        asl = sync_definition(validate=validate.arn, scan=scan.arn, ranges=ranges.arn, index=index.arn,
+                              copy=copy.arn, delete=delete.arn, state_bucket=state.bucket, settings=s,
+                              alerts_topic_arn=args.alerts.arn)
         flow = Workflow(f"{name}-flow", WorkflowArgs(
-            definition=pulumi.Output.json_dumps(asl), alerts=args.alerts, invokes=[validate, scan, copy, delete],
-            statements=[allow("s3:ListBucket", state.arn, sid="MapListsOrphanManifests")],
+            definition=pulumi.Output.json_dumps(asl), alerts=args.alerts,
+            invokes=[validate, scan, ranges, index, copy, delete],
+            statements=[allow("s3:ListBucket", state.arn, sid="MapListsOrphanManifests"),
+                        allow("s3:GetObject", manifests, sid="MapReadsInventoryFileList")],
             log_retention_days=args.log_retention_days,
             description="S3 bucket sync: copy missing/changed objects, delete orphans"), inside)
 
@@ -195,7 +217,7 @@ def distributed_map(state: str, *, items: dict, selector: dict, child: str, func
     }
 
 
-def sync_definition(*, validate, scan, copy, delete, state_bucket, settings: BucketSyncSettings,
+def sync_definition(*, validate, scan, ranges, index, copy, delete, state_bucket, settings: BucketSyncSettings,
                     alerts_topic_arn) -> dict:
     states = {
         "Validate": invoke("Validate", validate, next="Scan", retry=[S3_TRANSIENT],
@@ -204,8 +226,22 @@ def sync_definition(*, validate, scan, copy, delete, state_bucket, settings: Buc
                        comment="Count the last copies, list and merge the next range, write manifests"),
         "Next?": {"Type": "Choice", "Default": "Done", "Choices": [
             {"Variable": "$.scan.phase", "StringEquals": "copy", "Next": "CopyBatches"},
+            {"Variable": "$.scan.phase", "StringEquals": "list", "Next": "ListRanges"},
+            {"Variable": "$.scan.phase", "StringEquals": "index", "Next": "IndexInventory"},
             {"Variable": "$.scan.phase", "StringEquals": "scan", "Next": "Continue?"},
             {"Variable": "$.scan.phase", "StringEquals": "delete", "Next": "DeleteOrphans"}]},
+        "ListRanges": distributed_map(
+            "ListRanges", child="ListRange", function_arn=ranges, max_concurrency=settings.listing_parallelism,
+            next="Continue?", result_path=None,
+            items={"ItemsPath": "$.scan.ranges"},
+            selector={"request.$": "$.request", "plan.$": "$.scan.plan", "range.$": "$$.Map.Item.Value"}),
+        "IndexInventory": distributed_map(
+            "IndexInventory", child="IndexFile", function_arn=index, max_concurrency=settings.max_concurrency,
+            next="Scan", result_path=None,
+            items={"ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "JSON"},
+                                  "Parameters": {"Bucket": state_bucket,
+                                                 "Key.$": "States.Format('{}files.json', $.request.inventory.index)"}}},
+            selector={"request.$": "$.request", "file.$": "$$.Map.Item.Value"}),
         "CopyBatches": distributed_map(
             "CopyBatches", child="Copy", function_arn=copy, max_concurrency=settings.max_concurrency,
             next="Continue?", result_path="$.copyResults",

@@ -37,6 +37,8 @@ FAILURES_KEPT = 3
 FATAL = {"AccessDenied", "403", "AllAccessDisabled", "NoSuchBucket", "InvalidAccessKeyId", "ExpiredToken",
          "InvalidToken", "SignatureDoesNotMatch", "AccountProblem", "InvalidBucketState", "KMS.DisabledException",
          "KMS.AccessDeniedException"}
+# With sourceInventory: the source changed (ETag no longer the inventory's) or went away since the report.
+STALE = {"PreconditionFailed", "412", "NoSuchKey", "404"}
 # Header values a multipart upload must be given again (UploadPartCopy copies bytes only).
 CARRIED = ("ContentType", "CacheControl", "ContentDisposition", "ContentEncoding", "ContentLanguage", "Expires",
            "WebsiteRedirectLocation")
@@ -59,10 +61,11 @@ class Copier:
         self.source, self.destination = request.source, request.destination
         self.threshold, self.part_size = threshold, part_size
         self.src, self.dst = s3(self.source.region), s3(self.destination.region)
+        self.from_inventory = request.inventory is not None
         self.lock = threading.Lock()
         self.stopped = threading.Event()
         self.out: dict[str, Any] = {"copied": 0, "bytes": 0, "skipped": 0, "failed": 0, "notAttempted": 0,
-                                    "failures": []}
+                                    "stale": 0, "failures": []}
 
     def run(self, items: list[list]) -> dict:
         with ThreadPoolExecutor(OBJECT_THREADS) as pool:
@@ -93,7 +96,9 @@ class Copier:
             code = error_code(exc)
             message = exc.response.get("Error", {}).get("Message", str(exc))
             with self.lock:
-                if code in FATAL:
+                if self.from_inventory and code in STALE:
+                    self.out["stale"] += 1          # changed or deleted since the inventory: the next run
+                elif code in FATAL:
                     self.out["notAttempted"] += 1
                     self.out.setdefault("fatal", {"code": code, "message": f"{message} ({self.source.key(key)})"})
                     self.stopped.set()

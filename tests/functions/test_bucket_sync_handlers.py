@@ -141,7 +141,7 @@ def test_copy_keeps_metadata_content_type_and_tags(aws):
     etags = {k: aws.head_object(Bucket="src", Key=k)["ETag"].strip('"') for k in ("a b+c%d?é", "empty")}
     out = copy.copy_batch(request(), [[k, 5 if k != "empty" else 0, etags[k], 0] for k in etags],
                           threshold=5 * MIB, part_size=5 * MIB)
-    assert out == {"copied": 2, "bytes": 5, "skipped": 0, "failed": 0, "notAttempted": 0, "failures": []}
+    assert out == {"copied": 2, "bytes": 5, "skipped": 0, "failed": 0, "notAttempted": 0, "stale": 0, "failures": []}
     head = aws.head_object(Bucket="dst", Key="a b+c%d?é")
     assert (head["ContentType"], head["Metadata"], head["CacheControl"]) == ("text/plain", {"owner": "web"},
                                                                            "max-age=60")
