@@ -25,9 +25,11 @@ CLASSES = ("0123456789", "abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWX
 
 
 def _widen(chars: set[str]) -> list[str]:
+    """Digits widen to 0-9 (counters); letters to their case's alphabet once two were seen (one is text)."""
     out = set(chars)
     for cls in CLASSES:
-        if out & set(cls):
+        seen = out & set(cls)
+        if seen and (cls[0] == "0" or len(seen) > 1):
             out |= set(cls)
     return sorted(out)
 
@@ -120,30 +122,55 @@ def common_prefix(keys: Sequence[str]) -> str:
 
 
 def ladder(cursor: str, sample: Sequence[str], rungs: int) -> list[str]:
-    """Points above `cursor` that close, one after another, the rest of each shorter prefix of the keys seen:
-    the sample's common prefix minus one character, minus two, ... (at most `rungs`, increasing)."""
+    """Points above `cursor` that close the rest of shorter and shorter prefixes of the keys seen (their common
+    prefix, ..., its first character): at most `rungs`, spread over the prefix lengths, increasing. Each rung
+    holds about a "digit" more keys than the one below, so the last ones find where the keys end."""
     prefix = common_prefix([cursor, *sample])
+    if not prefix or rungs < 1:
+        return []
+    longest = len(prefix)
+    lengths = sorted({longest - round(j * (longest - 1) / max(1, rungs - 1)) for j in range(rungs)}, reverse=True)
     points: list[str] = []
-    for length in range(len(prefix), 0, -1):
+    for length in lengths:
         point = successor(prefix[:length])
         if point is not None and point > cursor and (not points or point > points[-1]):
             points.append(point)
-        if len(points) >= rungs:
-            break
     return points
 
 
-def split_points(lo: str | None, hi: str | None, parts: int, sample: Sequence[str]) -> list[str]:
-    """Up to parts-1 sorted points strictly inside (lo, hi] to cut a range into `parts`."""
+def ahead(cursor: str, span_start: str | None, count: int, sample: Sequence[str]) -> list[str]:
+    """Points after `cursor` at 1, 3, 7, ... times the key space the last pass covered (span_start..cursor)."""
+    radix = Radix(alphabets([*sample, cursor]))
+    here = radix.value(cursor)
+    span = here - radix.value(span_start or "")
+    points: list[str] = []
+    for j in range(1, count + 1):
+        point = radix.key(min(radix.top - 1, here + span * (2 ** j - 1)))
+        if span > 0 and point > cursor and (not points or point > points[-1]):
+            points.append(point)
+    return points
+
+
+def split_points(lo: str | None, hi: str | None, parts: int, sample: Sequence[str],
+                 span_start: str | None = None) -> list[str]:
+    """Up to parts-1 sorted points strictly inside (lo, hi] to cut a range into `parts`. A bounded range is cut
+    evenly; an unbounded one at growing steps past the cursor (about as dense as what was just listed), then
+    along the ladder of its prefixes (to find where the keys end)."""
     if parts < 2 or not sample:
         return []
     if hi is not None:
-        points = even_points(lo, hi, parts, sample)
+        # Even steps, except that the first cuts follow the ladder below hi: where the keys end inside a wide
+        # range is unknown too (a hash-named bucket may hold keys under "0000" only).
+        rungs = [p for p in ladder(lo or "", sample, max(1, parts // 4)) if p < hi] if parts >= 4 else []
+        start = rungs[-1] if rungs else lo
+        points = rungs + even_points(start, hi, parts - len(rungs), sample)
     else:
-        points = ladder(lo or "", sample, parts - 1)
-        if len(points) < parts - 1:                 # the ladder ran out: cut what lies above it evenly
-            start = points[-1] if points else lo
-            points += even_points(start, None, parts - len(points), sample)
+        cursor = lo or ""
+        near = ahead(cursor, span_start, parts // 2, sample)
+        far = [p for p in ladder(cursor, sample, parts - 1 - len(near)) if not near or p > near[-1]]
+        points = near + far
+        if len(points) < parts - 1:                 # still short: cut what lies above evenly
+            points += even_points(points[-1] if points else lo, None, parts - len(points), sample)
     return _shortest([p for p in points if between(lo, hi, p)][:parts - 1], lo, hi)
 
 

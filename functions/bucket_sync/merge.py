@@ -44,6 +44,8 @@ def compare(source: Entry, destination: Entry) -> str | None:
     return "verify" if is_multipart_etag(destination.etag) else "changed"
 
 
+READ_AHEAD = 500                        # entries: below this a side's next page is fetched alongside the other's
+SAMPLED, SAMPLE_EVERY = 32, 32          # the keys a pass remembers to guess split points from (~1 page)
 Pages = Iterator[tuple[list[Entry], bool]]       # (entries, more pages after this one)
 
 
@@ -63,6 +65,10 @@ class Side:
 
     def needs_page(self) -> bool:
         return not self.buffer and not self.exhausted
+
+    def low(self) -> bool:
+        """Less than half a page left and more to fetch: worth fetching together with the other side."""
+        return not self.exhausted and len(self.buffer) < READ_AHEAD
 
     def fetch(self) -> None:
         page = next(self._pages, None)
@@ -96,6 +102,7 @@ class RangeScan:
     steps: int = 0                     # page fetches one after another (both sides' at once count one)
     cursor: str | None = None          # every key <= cursor is classified
     done: bool = False                 # both listings are exhausted
+    recent: deque = field(default_factory=lambda: deque(maxlen=SAMPLED))   # every SAMPLE_EVERY-th key classified
     source: Side | None = None
     destination: Side | None = None
 
@@ -123,6 +130,7 @@ def merge(source_pages: Pages | Side, destination_pages: Pages | Side, *,
     destination = destination_pages if isinstance(destination_pages, Side) else Side(destination_pages)
     scan = RangeScan(cursor=start_after, source=source, destination=destination)
     add_copy = on_copy or scan.copies.append
+    classified = 0
 
     def sync_counts() -> None:
         scan.listed_source, scan.listed_destination = source.listed, destination.listed
@@ -130,6 +138,8 @@ def merge(source_pages: Pages | Side, destination_pages: Pages | Side, *,
 
     while True:
         due = [side for side in (source, destination) if side.needs_page()]
+        if due and pool is not None:        # read the other side ahead when it is low: both requests at once
+            due += [side for side in (source, destination) if side not in due and side.low()]
         if due:
             sync_counts()
             if scan.cursor != start_after and stop(scan):
@@ -153,6 +163,9 @@ def merge(source_pages: Pages | Side, destination_pages: Pages | Side, *,
             else:
                 add_copy(Copy(entry, reason))
         scan.cursor = entry.key
+        classified += 1
+        if classified % SAMPLE_EVERY == 0:
+            scan.recent.append(entry.key)
     sync_counts()
     scan.done = True
     return scan

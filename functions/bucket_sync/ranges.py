@@ -18,7 +18,7 @@ from typing import Any, Callable
 from common.handler import lambda_handler
 
 from .batches import Batcher
-from .keyspace import split_points
+from .keyspace import Radix, alphabets, split_points
 from .merge import Copy, Entry, RangeScan, Side, merge
 from .model import SyncRequest
 from .s3 import get_manifest, listing, put_manifest
@@ -47,6 +47,7 @@ class Range:
     done: bool = False
     pages: int = 0                          # requests this range made, both buckets
     lastPages: int = 0                      # requests of its last pass (a range that used its budget is big)
+    start: str | None = None                # the cursor when its last pass began
     sample: list = field(default_factory=list)
 
     @classmethod
@@ -65,8 +66,21 @@ class Range:
         done = self.exhausted[name]
         return Side(iter(()) if done else pages, hi=self.hi, carry=carry, exhausted=done)
 
+    def remaining(self) -> float:
+        """Requests still to make, guessed: the last pass's requests times the key space left over the key space
+        that pass covered (in the radix of the keys seen); an unbounded range is assumed big."""
+        if self.done or not self.lastPages:
+            return 0.0
+        if self.hi is None:
+            return 16.0 * self.lastPages
+        radix = Radix(alphabets([*self.sample, *(k for k in (self.start, self.cursor, self.hi) if k)]))
+        covered = radix.value(self.cursor or "") - radix.value(self.start or "")
+        left = radix.value(self.hi) - radix.value(self.cursor or "")
+        return self.lastPages * left / covered if covered > 0 else 16.0 * self.lastPages
+
     def absorb(self, scan: RangeScan) -> None:
         """Where the pass stopped: what each side fetched and did not classify, and where it goes on."""
+        self.start = self.cursor
         self.cursor, self.done = scan.cursor, scan.done
         for name, side in (("source", scan.source), ("destination", scan.destination)):
             self.carry[name] = [[e.key, e.size, e.etag] for e in side.buffer]
@@ -74,8 +88,9 @@ class Range:
             self.exhausted[name] = side.exhausted
         self.lastPages = scan.pages_source + scan.pages_destination
         self.pages += self.lastPages
-        ahead = sorted({e[0] for name in SIDES for e in self.carry[name]})
-        self.sample = (([self.cursor] if self.cursor else []) + ahead)[:SAMPLE_KEYS] or self.sample
+        seen = sorted({*scan.recent, *([self.cursor] if self.cursor else []),
+                       *(e[0] for name in SIDES for e in self.carry[name][::32])})
+        self.sample = seen[-SAMPLE_KEYS:] or self.sample
 
 
 def split(rng: Range, points: list[str], new_id: Callable[[], int]) -> list[Range]:
@@ -99,7 +114,7 @@ def split(rng: Range, points: list[str], new_id: Callable[[], int]) -> list[Rang
 
 
 def cut(rng: Range, parts: int, new_id: Callable[[], int]) -> list[Range]:
-    points = split_points(rng.cursor, rng.hi, parts, rng.sample)
+    points = split_points(rng.cursor, rng.hi, parts, rng.sample, rng.start)
     return split(rng, points, new_id) if points else [rng]
 
 

@@ -64,6 +64,15 @@ class Budget:
     def first_pass(self) -> int:
         return self.pages if self.parallelism == 1 else min(self.pages, FIRST_PASS_PAGES)
 
+    def next_pass(self, state: ScanState, ranges: int = 1) -> int:
+        """Pages a bucket for the next pass: short while the fan-out grows (splits follow the listing's
+        progress), doubling up to pagesPerScan once at least half the slots are busy."""
+        if self.parallelism == 1:
+            return self.pages
+        if 2 * ranges >= self.parallelism or ranges >= 2 * state.listing.rounds + 1:
+            state.listing.rounds += 1
+        return min(self.pages, FIRST_PASS_PAGES * 2 ** state.listing.rounds)
+
 
 def _add(state: ScanState, request: SyncRequest, done: Pass) -> None:
     c = state.counts
@@ -88,7 +97,7 @@ def inline_pass(request: SyncRequest, state: ScanState, budget: Budget) -> bool:
     first = state.seq == 0
     seq, state.seq = state.seq, state.seq + 1
     done = list_pass(request, rng, run=state.run, seq=seq,
-                     pages=budget.first_pass() if first else budget.pages, batch_objects=budget.batch_objects,
+                     pages=budget.first_pass() if first else budget.next_pass(state), batch_objects=budget.batch_objects,
                      max_batches=MAX_BATCHES, remaining_ms=budget.remaining_ms, on_orphans=confirm_orphans(request))
     _add(state, request, done)
     state.listing.path += done.steps
@@ -118,14 +127,16 @@ def affordable_parts(state: ScanState, ranges: list[Range], budget: Budget) -> d
     the splits stay paid for (module docstring)."""
     growing = [r for r in ranges if not r.done]
     slots = budget.parallelism - len(growing)
-    allowed = int((SPLIT_ALLOWANCE + SPLIT_RATE * state.listing.lists) // 2) - state.listing.splits
-    big = [r for r in growing if r.lastPages >= 2 * MIN_PAGES_A_PART and r.sample]
-    c = state.counts          # a bucket that ends within the first pass's pages is never split
-    first = max(c.listedSource, c.listedDestination) >= FIRST_PASS_PAGES * 1000 or len(ranges) > 1
+    c = state.counts                # the lower bound so far: LISTs, copies, DeleteObjects
+    lower = state.listing.lists + c.toCopy + -(-c.orphans // 1000)
+    allowed = int((SPLIT_ALLOWANCE + SPLIT_RATE * lower) // 2) - state.listing.splits
+    # Only a range that used a whole pass's pages is big (a bucket that ends within the first pass never is).
+    big = [r for r in growing if r.lastPages >= max(2 * MIN_PAGES_A_PART, FIRST_PASS_PAGES) and r.sample]
     parts = {r.id: 1 for r in growing}
-    while slots > 0 and allowed > 0 and big and first:
-        r = max(big, key=lambda r: r.lastPages / parts[r.id])
-        if r.lastPages / (parts[r.id] + 1) < MIN_PAGES_A_PART:
+    left = {r.id: r.remaining() for r in big}
+    while slots > 0 and allowed > 0 and big:
+        r = max(big, key=lambda r: left[r.id] / parts[r.id])
+        if left[r.id] / (parts[r.id] + 1) < MIN_PAGES_A_PART:
             break
         parts[r.id] += 1
         slots, allowed = slots - 1, allowed - 1
@@ -142,8 +153,7 @@ def store(state: ScanState, ranges: list[Range]) -> None:
 def save_plan(state: ScanState, ranges: list[Range], budget: Budget) -> None:
     """The round's plan in the state bucket (ranges carry entries; a payload could not), and the ids to list."""
     open_ranges = [r for r in ranges if not r.done]
-    rounds = state.listing.rounds
-    pages = min(budget.pages, FIRST_PASS_PAGES * 2 ** rounds)
+    pages = budget.next_pass(state, len(open_ranges))
     state.plan = plan_key(state.run, state.seq)
     put_manifest(state.plan, {"run": state.run, "seq": state.seq, "pages": pages,
                               "batches": max(1, MAX_BATCHES // max(1, len(open_ranges))),
@@ -176,7 +186,7 @@ def plan_round(request: SyncRequest, state: ScanState, budget: Budget) -> None:
     state.seq += 1
     if len(cut_ranges) == 1:
         (rng,) = cut_ranges
-        done = list_pass(request, rng, run=state.run, seq=state.seq, pages=budget.pages,
+        done = list_pass(request, rng, run=state.run, seq=state.seq, pages=budget.next_pass(state),
                          batch_objects=budget.batch_objects, max_batches=MAX_BATCHES,
                          remaining_ms=budget.remaining_ms, on_orphans=confirm_orphans(request))
         _add(state, request, done)
@@ -201,7 +211,6 @@ def absorb_round(request: SyncRequest, state: ScanState) -> None:
         _add(state, request, done)
         longest = max(longest, done.steps)
     state.listing.path += longest
-    state.listing.rounds += 1
     state.ranges = []
     remaining = [r for r in ranges.values() if not r.done]
     if not remaining:
