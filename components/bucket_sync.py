@@ -60,6 +60,10 @@ MANIFESTS_KEPT_DAYS = 7
 # S3's own throttling and transient errors, as the handlers name them (common.errors): retried with backoff.
 S3_TRANSIENT = {"ErrorEquals": ["SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout"],
                 "IntervalSeconds": 2, "BackoffRate": 2.0, "MaxAttempts": 6, "JitterStrategy": "FULL"}
+# A child that ran out of Lambda time (a slow batch, a stalled listing) is run again: every child is idempotent
+# (a copy is conditional on the listed ETag; a range pass starts from where its plan says).
+TIMED_OUT = {"ErrorEquals": ["Sandbox.Timedout", "States.Timeout"], "IntervalSeconds": 5, "BackoffRate": 2.0,
+             "MaxAttempts": 2}
 
 
 @dataclass(frozen=True)
@@ -207,7 +211,7 @@ def distributed_map(state: str, *, items: dict, selector: dict, child: str, func
         "ItemProcessor": {
             "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
             "StartAt": child,
-            "States": {child: {"Type": "Task", "Resource": function_arn, "Retry": [S3_TRANSIENT, TRANSIENT],
+            "States": {child: {"Type": "Task", "Resource": function_arn, "Retry": [S3_TRANSIENT, TIMED_OUT, TRANSIENT],
                                "End": True}},
         },
         "MaxConcurrency": max_concurrency,      # no ToleratedFailure*: AWS's default tolerates no failed child
@@ -220,9 +224,12 @@ def distributed_map(state: str, *, items: dict, selector: dict, child: str, func
 def sync_definition(*, validate, scan, ranges, index, copy, delete, state_bucket, settings: BucketSyncSettings,
                     alerts_topic_arn) -> dict:
     states = {
-        "Validate": invoke("Validate", validate, next="Scan", retry=[S3_TRANSIENT],
-                           parameters={"input.$": "$", "execution.$": "$$.Execution.Name"}),
-        "Scan": invoke("Scan", scan, next="Next?", retry=[S3_TRANSIENT],
+        # Whatever the input is (an object, a list, a string), the state is an object from here on, so a failure
+        # can be recorded next to it and alerted.
+        "Receive": {"Type": "Pass", "Parameters": {"input.$": "$"}, "Next": "Validate"},
+        "Validate": invoke("Validate", validate, next="Scan", retry=[S3_TRANSIENT, TIMED_OUT],
+                           parameters={"input.$": "$.input", "execution.$": "$$.Execution.Name"}),
+        "Scan": invoke("Scan", scan, next="Next?", retry=[S3_TRANSIENT, TIMED_OUT],
                        comment="Count the last copies, list and merge the next range, write manifests"),
         "Next?": {"Type": "Choice", "Default": "Done", "Choices": [
             {"Variable": "$.scan.phase", "StringEquals": "copy", "Next": "CopyBatches"},
@@ -277,4 +284,4 @@ def sync_definition(*, validate, scan, ranges, index, copy, delete, state_bucket
         "Done": {"Type": "Succeed", "OutputPath": "$.scan.result"},
     }
     return definition(comment="Sync an S3 destination with a source: copy missing/changed objects, delete orphans.",
-                      start_at="Validate", states=states, workflow=WORKFLOW, alerts_topic_arn=alerts_topic_arn)
+                      start_at="Receive", states=states, workflow=WORKFLOW, alerts_topic_arn=alerts_topic_arn)

@@ -132,11 +132,22 @@ def parse_location(value: Any, field: str, prefix: str) -> Location:
     return Location(bucket, full)
 
 
+DOT_SEGMENT = re.compile(r"(^|/)\.{1,2}(/|$)")
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def _check_prefix(full: str, field: str) -> None:
+    """S3 keys are any UTF-8, but a prefix with `.`/`..` segments or control characters is a filesystem path or
+    a paste gone wrong (S3 resolves neither): refused, saying which."""
     try:
         size = len(full.encode("utf-8"))
     except UnicodeEncodeError:
         raise InvalidSyncInput(f"{field}: the key prefix {_shown(full)} is not valid UTF-8 (a lone surrogate)") from None
+    if DOT_SEGMENT.search(full):
+        raise InvalidSyncInput(f"{field}: the key prefix {_shown(full)} has a '.' or '..' segment; S3 does not "
+                               "resolve them (write the prefix as the keys spell it)")
+    if CONTROL.search(full):
+        raise InvalidSyncInput(f"{field}: the key prefix {_shown(full)} holds a control character")
     if size >= MAX_KEY_BYTES:
         raise InvalidSyncInput(f"{field}: the key prefix {_shown(full)} leaves no room for keys (S3 keys are <= "
                                "1024 bytes)")
