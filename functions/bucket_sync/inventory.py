@@ -47,6 +47,7 @@ PAGE = 1000                     # entries per page handed to the merge (as a lis
 FIELDS = {"CSV": ("Key", "Size", "ETag", "IsLatest", "IsDeleteMarker"),
           "Parquet": ("key", "size", "e_tag", "is_latest", "is_delete_marker")}
 HEAD_THREADS = 16
+MIN_KEYS_A_RANGE = 4000         # a range that a pass of a few pages lists whole is not worth a split
 
 
 class InvalidInventory(InvalidSyncInput):
@@ -206,7 +207,7 @@ def first_ranges(request: SyncRequest, parallelism: int, allowance: float, rate:
     indexes = _indexes(request.inventory.index)
     count = sum(total for _, _, total in indexes)
     firsts = sorted(k for _, f, _ in indexes for k in f)
-    wanted = max(1, min(parallelism, int(allowance + rate * count / PAGE), len(firsts)))
+    wanted = max(1, min(parallelism, int(allowance + rate * count / PAGE) // 2, count // MIN_KEYS_A_RANGE, len(firsts)))
     points = sorted({firsts[len(firsts) * i // wanted] for i in range(1, wanted)})
     bounds = [None, *points, None]
     return [Range(id=i, lo=bounds[i], hi=bounds[i + 1], cursor=bounds[i],

@@ -104,7 +104,8 @@ def inline_pass(request: SyncRequest, state: ScanState, budget: Budget) -> bool:
     if rng.done:
         state.listingDone = True
         return False
-    parts = affordable_parts(state, [rng], budget)
+    # A dry run writes nothing at all, not even a plan: it lists as one range.
+    parts = {} if request.dry_run else affordable_parts(state, [rng], budget)
     if parts.get(rng.id, 1) > 1:
         ranges = cut(rng, parts[rng.id], _ids(state))
         if len(ranges) > 1:
