@@ -11,7 +11,7 @@ from moto import mock_aws
 
 from bucket_sync import copy, delete, scan, validate
 from bucket_sync.model import BucketNotAllowed, BucketNotFound, InvalidSyncInput, OverlappingLocations, SyncRequest
-from bucket_sync.s3 import s3 as sync_client
+from bucket_sync.s3 import copy_client, s3 as sync_client
 from bucket_sync.state import ScanState, TooManyDeletes
 from localcloud import patches
 from localcloud.scenarios.bucket_sync import seed
@@ -41,11 +41,12 @@ def requests():
 
     def count(model, **_):
         counted[model.name] += 1
-    for region in (REGION, OTHER):
-        sync_client(region).meta.events.register("before-call.s3.*", count)
+    clients = [make(region) for region in (REGION, OTHER) for make in (sync_client, copy_client)]
+    for c in clients:
+        c.meta.events.register("before-call.s3.*", count)
     yield counted
-    for region in (REGION, OTHER):
-        sync_client(region).meta.events.unregister("before-call.s3.*", count)
+    for c in clients:
+        c.meta.events.unregister("before-call.s3.*", count)
 
 
 def request(**kw) -> SyncRequest:
@@ -206,7 +207,7 @@ def test_access_denied_stops_the_batch(aws, monkeypatch):
     seed("src", ((f"k{i}", b"x") for i in range(20)))
     etag = aws.head_object(Bucket="src", Key="k0")["ETag"].strip('"')
     monkeypatch.setattr(copy, "OBJECT_THREADS", 1)
-    client = sync_client(REGION)
+    client = copy_client(REGION)
 
     def deny(params, **_):
         from botocore.exceptions import ClientError
