@@ -77,7 +77,7 @@ def list_range(bucket: Bucket, rng: Range, pages: int) -> tuple[int, int]:
     """One pass over rng with both buckets equal: (LIST requests, steps); updates rng as absorb would."""
     start = 0 if rng.cursor is None else bucket.rank(rng.cursor)
     end = bucket.rank(rng.hi)
-    rng.start = rng.cursor
+    rng.start = rng.cursor if rng.cursor is not None else bucket.select(1)
     n = end - start
     beyond = rng.hi is not None and end < bucket.total
     needed = max(1, n // PAGE + 1 if beyond else -(-n // PAGE))

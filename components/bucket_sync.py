@@ -1,10 +1,12 @@
 """S3 bucket sync: make a destination (bucket or bucket/prefix) equal to a source, at any size, for the fewest
 S3 requests, in executions whose history stays small.
 
-    Validate -> Scan -> Next? --copy--> CopyBatches (Distributed Map) -> Continue? -> Scan ...
-                             --scan--> Continue? -> Scan ...            (or ContinueAsNew: a new execution)
-                             --delete-> DeleteOrphans (Distributed Map) -> Done
-                             --done--> Done
+    Receive -> Validate -> Scan -> Next? --copy--> CopyBatches (Distributed Map) -> Continue? -> Scan ...
+                                        --list--> ListRanges (Distributed Map) -> Continue? -> Scan ...
+                                        --index-> IndexInventory (Distributed Map) -> Scan   (sourceInventory)
+                                        --scan--> Continue? -> Scan ...   (or ContinueAsNew: a new execution)
+                                        --delete-> DeleteOrphans (Distributed Map) -> Done
+                                        --done--> Done
 
 Why this shape (the seed HEADs every object on both sides and loops in one execution until 25,000 events):
 
@@ -16,6 +18,16 @@ Why this shape (the seed HEADs every object on both sides and loops in one execu
   loses nothing, the other re-lists at most one page per Scan (<0.1% at the default budget). Validation costs one
   HeadBucket per bucket (existence, access, region) per run. The state bucket's manifests cost one PUT and
   one GET per copy batch (<= 1,000 objects) and per Scan with orphans, and one LIST per 1,000 orphan manifests.
+- Listing in parallel, adaptively (functions/bucket_sync/scan.py, ranges.py, keyspace.py). The first pass lists
+  from the first key as a single Scan always did; a bucket that ends within it costs exactly that. A bigger one is
+  cut into key ranges that ListRanges children list at once (`listingParallelism` of them), both buckets over the
+  same bounds, so every key is classified in exactly one range; what a pass fetched and did not classify is
+  carried to the next (no page is read twice for stopping). Each round the ranges still going are cut again,
+  only while the listing has paid for the cut (at most 1.05 x the lower bound + 10 requests), so a hot prefix is
+  split too. The plan and each range's state live in the state bucket (a range carries up to a page of entries).
+- `sourceInventory`: an S3 Inventory report replaces the source's listing: one IndexInventory child sorts each
+  data file into an indexed run; ranges merge the index with the destination's listing (functions/bucket_sync/
+  inventory.py says how objects written after the report are handled).
 - Unchanged objects are never copied again, judged from the listings alone. An ETag is the MD5 of a single-part
   object, or MD5-of-part-MD5s-N for a multipart one, so a plain CopyObject of a multipart source would produce
   a different ETag and be re-copied on every run. The copier therefore copies every multipart source (and

@@ -103,6 +103,7 @@ class RangeScan:
     cursor: str | None = None          # every key <= cursor is classified
     done: bool = False                 # both listings are exhausted
     recent: deque = field(default_factory=lambda: deque(maxlen=SAMPLED))   # every SAMPLE_EVERY-th key classified
+    first: str | None = None           # the first key this pass classified
     source: Side | None = None
     destination: Side | None = None
 
@@ -162,6 +163,8 @@ def merge(source_pages: Pages | Side, destination_pages: Pages | Side, *,
                 scan.unchanged += 1
             else:
                 add_copy(Copy(entry, reason))
+        if scan.first is None:
+            scan.first = entry.key
         scan.cursor = entry.key
         classified += 1
         if classified % SAMPLE_EVERY == 0:

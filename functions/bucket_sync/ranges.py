@@ -80,7 +80,7 @@ class Range:
 
     def absorb(self, scan: RangeScan) -> None:
         """Where the pass stopped: what each side fetched and did not classify, and where it goes on."""
-        self.start = self.cursor
+        self.start = self.cursor if self.cursor is not None else scan.first
         self.cursor, self.done = scan.cursor, scan.done
         for name, side in (("source", scan.source), ("destination", scan.destination)):
             self.carry[name] = [[e.key, e.size, e.etag] for e in side.buffer]

@@ -74,6 +74,11 @@ def keys(cloud: Any, bucket: str, region: str = "us-west-2") -> list[str]:
     return [o["Key"] for page in pages for o in page.get("Contents", [])]
 
 
+def etags(cloud: Any, bucket: str, region: str = "us-west-2") -> dict[str, str]:
+    pages = cloud.client("s3", region).get_paginator("list_objects_v2").paginate(Bucket=bucket)
+    return {o["Key"]: o["ETag"] for page in pages for o in page.get("Contents", [])}
+
+
 def body(cloud: Any, bucket: str, key: str) -> bytes:
     return cloud.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
 
@@ -95,9 +100,21 @@ def bucket_sync(play: Play) -> None:
     s3.put_object(Bucket=DESTINATION, Key="drafts/old.html", Body=b"gone")             # orphans
     s3.put_object(Bucket=DESTINATION, Key="posts/removed.html", Body=b"gone")
     unchanged_before = s3.head_object(Bucket=DESTINATION, Key="style.css")["LastModified"]
+    source_before, destination_before = etags(cloud, SOURCE), etags(cloud, DESTINATION)
+    orphans = ["drafts/old.html", "posts/removed.html"]
 
     first = cloud.execution(_run(cloud, machine, {"source": SOURCE, "destination": DESTINATION}))
     out = first["output"] or {}
+    after = etags(cloud, DESTINATION)
+    play.invariant("the source is never written", etags(cloud, SOURCE) == source_before, etags(cloud, SOURCE))
+    not_copied = [k for k, v in source_before.items() if after.get(k) != v]
+    play.invariant("no orphan is deleted unless every copy succeeded",
+                   not not_copied or all(o in after for o in orphans), {"not copied": not_copied, "left": after})
+    gone = set(destination_before) - set(after)
+    play.invariant("only orphans are ever deleted from the destination", gone <= set(orphans), sorted(gone))
+    play.invariant("a failed run published exactly one alert, a succeeded one none",
+                   len([a for a in cloud.alerts() if first["arn"] in a["message"]]) == (first["status"] == "FAILED"),
+                   cloud.alerts())
     play.check("the sync SUCCEEDED", first["status"] == "SUCCEEDED", f"{first['error']}: {first['cause']}")
     play.check("copied 2 (new + changed), skipped 1 unchanged, deleted 2 orphans",
                (out.get("copied"), out.get("skippedUnchanged"), out.get("deleted")) == (2, 1, 2), out)

@@ -236,3 +236,14 @@ def test_delete_uses_batches_of_1000_and_refuses_foreign_manifests(aws, requests
     with pytest.raises(delete.RefusedDelete, match="not of s3://dst/"):
         delete.delete_orphans(request(), "runs/r/orphans/000001.json")
     assert keys(aws, "dst") == ["keep"]
+
+
+def test_delete_refuses_keys_inside_the_source_even_for_a_request_that_got_past_validation(aws):
+    aws.put_object(Bucket="dst", Key="live/page", Body=b"p")
+    from bucket_sync.model import Location
+    crossed = SyncRequest(Location("dst", "live/", REGION), Location("dst", "", REGION))    # never validated
+    aws.put_object(Bucket=STATE, Key="runs/r/orphans/000009.json", Body=json.dumps(
+        {"destination": {"bucket": "dst", "prefix": ""}, "keys": ["live/page"]}))
+    with pytest.raises(delete.RefusedDelete, match="inside the source"):
+        delete.delete_orphans(crossed, "runs/r/orphans/000009.json")
+    assert keys(aws, "dst") == ["live/page"]
