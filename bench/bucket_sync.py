@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "functions"), str(ROOT / "bench")]
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
 
+import listing_model  # noqa: E402
 import prices  # noqa: E402
 from localcloud import LocalCloud  # noqa: E402
 from localcloud.scenarios.bucket_sync import keys, make_bucket, seed  # noqa: E402
@@ -150,30 +151,37 @@ EC2_COPIES_PER_S = 1000                        # `aws s3 sync` with max_concurre
 BATCH_OPS_NOTE = "AWS-managed; no published rate"
 
 
-def lambda_gb_seconds(m: dict) -> float:
-    calls, state = m["calls"], m["state"]
-    lists = calls.get("ListObjectsV2", 0)
-    copies = calls.get("CopyObject", 0) + calls.get("UploadPartCopy", 0)
-    manifest_ops = sum(state.values())
-    seconds = {"listing": lists * LIST_S / 2 * MEMORY_GB["ranges"],            # both buckets' pages at once
-               "copy": copies * COPY_S / COPY_THREADS * MEMORY_GB["copy"],
-               "delete": calls.get("DeleteObjects", 0) * 0.5 * MEMORY_GB["delete"],
-               "manifests": manifest_ops * STATE_S * MEMORY_GB["scan"],
-               "starts": sum(m["invocations"].values()) * 0.05 * 1.0}
-    return sum(seconds.values())
+def project(m: dict, objects: int) -> dict:
+    """The counted run's figures at `objects` objects. Requests scale with the objects (copies, deletes, LIST
+    pages and the manifests of copy batches, per object as measured); the listing's fan-out does not (ranges are
+    bounded by rounds x parallelism: the planner's own code on modelled keys at that size); nor do the parent's
+    Scan loops (one per copy round of <= 400 batches and per listing round)."""
+    scale = objects / m["objects"]
+    listing = listing_model.model(listing_model.Bucket([listing_model.Family("data/{:012d}", objects)]), 32)
+    copies = (m["calls"].get("CopyObject", 0) + m["calls"].get("UploadPartCopy", 0)) * scale
+    copy_children = max(1, copies / 1000) if copies else 0
+    other_children = m["children"] - sum(v for k, v in m["invocations"].items() if "-ranges-" in k)
+    children = copy_children + (other_children - (m["calls"].get("CopyObject", 0) + 999) // 1000) * scale \
+        + listing["passes"]
+    loops = copies / (400 * 1000) + listing["rounds"] + 2
+    return {"calls": {op: v * scale for op, v in m["calls"].items()},
+            "state": {op: v * scale for op, v in m["state"].items()}, "copies": copies, "lists": listing["lists"],
+            "path": listing["path"], "children": children, "transitions": loops * 8 + 2 * children,
+            "invocations": children + loops}
 
 
-def dollars(m: dict, scale: float) -> dict:
-    calls, state = m["calls"], m["state"]
-    put_class = sum(calls.get(op, 0) for op in ("ListObjectsV2", "CopyObject", "UploadPartCopy", "PutObject")) \
-        + sum(v for op, v in state.items() if op in ("PutObject", "ListObjectsV2"))
-    get_class = calls.get("HeadObject", 0) + calls.get("HeadBucket", 0) + calls.get("GetObject", 0) \
+def dollars(p: dict) -> dict:
+    calls, state = p["calls"], p["state"]
+    put_class = p["lists"] + p["copies"] + sum(v for op, v in state.items() if op in ("PutObject", "ListObjectsV2"))
+    get_class = calls.get("HeadObject", 0) + calls.get("HeadBucket", 0) \
         + sum(v for op, v in state.items() if op in ("GetObject", "HeadObject"))
-    transitions = m["transitions"] + 2 * m["children"]      # a child: its Task, entered and left
-    invocations = sum(m["invocations"].values())
-    out = {"s3": (put_class * prices.S3_PUT_COPY_POST_LIST + get_class * prices.S3_GET_HEAD) * scale,
-           "sfn": transitions * prices.SFN_STATE_TRANSITION * scale,
-           "lambda": (invocations * prices.LAMBDA_REQUEST + lambda_gb_seconds(m) * prices.LAMBDA_GB_SECOND_ARM) * scale}
+    gb_seconds = (p["lists"] * LIST_S / 2 * MEMORY_GB["ranges"]
+                  + p["copies"] * COPY_S / COPY_THREADS * MEMORY_GB["copy"]
+                  + calls.get("DeleteObjects", 0) * 0.5 * MEMORY_GB["delete"]
+                  + sum(state.values()) * STATE_S * MEMORY_GB["scan"] + p["invocations"] * 0.05)
+    out = {"s3": put_class * prices.S3_PUT_COPY_POST_LIST + get_class * prices.S3_GET_HEAD,
+           "sfn": p["transitions"] * prices.SFN_STATE_TRANSITION,
+           "lambda": p["invocations"] * prices.LAMBDA_REQUEST + gb_seconds * prices.LAMBDA_GB_SECOND_ARM}
     out["total"] = sum(out.values())
     return out
 
@@ -187,30 +195,20 @@ def cost_model(measured: dict) -> None:
     print(f"   {'sync':<13}{'objects':>15}  {'opsflows: S3':>13}{'SFN':>10}{'Lambda':>10}{'total':>11}{'time':>9}"
           f"  {'Batch Ops':>11}  {'s3 sync EC2':>12}{'time':>9}")
     for label, m in (("first", measured["first"]), ("incremental", measured["incremental"])):
-        copies_per_object = (m["calls"].get("CopyObject", 0) + m["calls"].get("UploadPartCopy", 0)) / m["objects"]
-        lists_per_object = m["calls"].get("ListObjectsV2", 0) / m["objects"]
         for objects in (1_000_000, 1_000_000_000):
-            scale = objects / m["objects"]
-            d = dollars(m, scale)
-            copies, lists = copies_per_object * objects, lists_per_object * objects
-            path = listing_path(objects)
-            hours = (path * LIST_S + copies * COPY_S / (COPY_THREADS * MAX_CONCURRENCY)) / 3600
-            batch = prices.BATCH_OPS_JOB + copies * prices.BATCH_OPS_PER_OBJECT \
-                + copies * prices.S3_PUT_COPY_POST_LIST + objects * prices.S3_INVENTORY_PER_OBJECT
-            ec2_hours = (lists * LIST_S + copies / EC2_COPIES_PER_S) / 3600
-            ec2 = ec2_hours * prices.EC2_HOURLY + (lists + copies) * prices.S3_PUT_COPY_POST_LIST
+            p = project(m, objects)
+            d = dollars(p)
+            hours = (p["path"] * LIST_S + p["copies"] * COPY_S / (COPY_THREADS * MAX_CONCURRENCY)) / 3600
+            batch = prices.BATCH_OPS_JOB + p["copies"] * prices.BATCH_OPS_PER_OBJECT \
+                + p["copies"] * prices.S3_PUT_COPY_POST_LIST + objects * prices.S3_INVENTORY_PER_OBJECT
+            lower_lists = 2 * objects / 1000
+            ec2_hours = (lower_lists * LIST_S + p["copies"] / EC2_COPIES_PER_S) / 3600
+            ec2 = ec2_hours * prices.EC2_HOURLY + (lower_lists + p["copies"]) * prices.S3_PUT_COPY_POST_LIST
             print(f"   {label:<13}{objects:>15,}  {d['s3']:>12,.2f}${d['sfn']:>9,.2f}${d['lambda']:>9,.2f}$"
                   f"{d['total']:>10,.2f}${hours:>8.1f}h  {batch:>10,.2f}$  {ec2:>11,.2f}${ec2_hours:>8.1f}h")
     print(f"   Batch Ops: $0.25 a job + $1.00 a million objects + the same COPY requests + an S3 Inventory manifest of "
           f"the source; it copies what its manifest lists (no diff: an incremental run needs a manifest of the "
           f"changes); time: {BATCH_OPS_NOTE}.")
-
-
-def listing_path(objects: int) -> int:
-    """LIST requests one after another for a no-op listing of `objects` a bucket at the default parallelism
-    (bench/listing_model.py: the planner's own code on modelled keys)."""
-    from listing_model import Bucket, Family, model
-    return model(Bucket([Family("data/{:012d}", objects)]), 32)["path"]
 
 
 def backend_delete(bucket: str, names: list[str]) -> None:

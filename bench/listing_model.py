@@ -101,7 +101,7 @@ def model(bucket: Bucket, parallelism: int, pages_per_scan: int = 1000) -> dict:
     first = Range.first()
     lists, steps = list_range(bucket, first, budget.first_pass())
     state.listing.lists, state.listing.path = lists, steps
-    ranges, rounds = [first], 0
+    ranges, rounds, passes = [first], 0, 1
     while True:
         ranges = [r for r in ranges if not r.done]
         if not ranges:
@@ -116,6 +116,7 @@ def model(bucket: Bucket, parallelism: int, pages_per_scan: int = 1000) -> dict:
         pages = budget.next_pass(state, len(ranges))
         rounds += len(ranges) > 1
         longest = 0
+        passes += len(ranges)
         for r in ranges:
             n, s = list_range(bucket, r, pages)
             state.listing.lists += n
@@ -124,6 +125,7 @@ def model(bucket: Bucket, parallelism: int, pages_per_scan: int = 1000) -> dict:
         state.listing.widest = max(state.listing.widest, len(ranges))
     lower = 2 * max(1, -(-bucket.total // PAGE))
     return {"lists": state.listing.lists, "lower": lower, "path": state.listing.path, "rounds": rounds,
+            "passes": passes,
             "ranges": state.listing.ranges, "widest": state.listing.widest}
 
 
