@@ -106,10 +106,13 @@ def read_manifest(request: SyncRequest) -> tuple[Inventory, dict]:
 
 
 def write_file_list(request: SyncRequest) -> str:
-    """The data files as a JSON array the IndexInventory Map reads (ItemReader JSON)."""
+    """The data files: one object each under files/ (the IndexInventory Map lists them) and all in files.json."""
     _, manifest = read_manifest(request)
+    files = [{"key": f["key"], "n": n} for n, f in enumerate(manifest["files"])]
+    for f in files:
+        put_manifest(f"{request.inventory.index}files/{f['n']:05d}.json", f)
     key = f"{request.inventory.index}files.json"
-    put_manifest(key, [{"key": f["key"], "n": n} for n, f in enumerate(manifest["files"])])
+    put_manifest(key, files)
     return key
 
 
@@ -241,6 +244,7 @@ def confirm_orphans(request: SyncRequest) -> Callable[[list[Entry]], list[Entry]
 
 @lambda_handler
 def handler(event: dict, context: object) -> dict:
-    """An IndexInventory child: one inventory data file."""
+    """An IndexInventory child: one inventory data file (named by its object under files/)."""
     request = SyncRequest.from_json(event["request"])
-    return index_file(request, event["file"]["key"], int(event["file"]["n"]))
+    described = get_manifest(event["file"])
+    return index_file(request, described["key"], int(described["n"]))

@@ -44,7 +44,7 @@ class Listing:
     path: int = 0                   # of them, one after another (the listing's critical path)
     splits: int = 0
     ranges: int = 1                 # ranges made so far (ids)
-    rounds: int = 0                 # ListRanges rounds
+    rounds: int = 0                 # doublings of the pass budget since the first pass (scan.Budget.next_pass)
     widest: int = 1                 # most ranges listed at once
 
 
