@@ -77,7 +77,7 @@ def main() -> None:
                   f"{listing['ranges']:>8}{listing['widest']:>9}")
 
     print(f"\n=== a sync of {args.skewed:,} skewed keys (90% under one prefix, keys without '/', unicode, keys that "
-          "differ in their last character; 300 to copy, 2 orphans) at three parallelisms")
+          "differ in their last character; changed and missing objects, 2 orphans) at three parallelisms")
     names = skewed(args.skewed)
     source = [(k, b"v2" if i % 200 == 0 else b"v1") for i, k in enumerate(names)]
     destination = [(k, b"v1") for k in names[:-200]] + [("hot/0000000~", b"o"), ("k", b"o")]
