@@ -120,6 +120,7 @@ class BucketSyncSettings:
     pages_per_scan: int = 1000                   # listing pages per bucket in one Scan invocation
     scans_per_execution: int = 500               # Scan loops in one execution before it continues as a new one
     batch_objects: int = 1000                    # objects per copy child execution
+    listing_parallelism: int = 32                # key ranges listed at once (ListRanges children), at most
 
 
 @dataclass(frozen=True)
@@ -258,7 +259,7 @@ def _credential_response(raw: Any, problems: list[str]) -> CredentialResponseSet
 def _bucket_sync(raw: Any, problems: list[str]) -> BucketSyncSettings:
     r = _Reader("opsflows:bucketSync", raw, problems)
     r.unknown({"enabled", "allowedBuckets", "multipartThresholdBytes", "partSizeBytes", "maxConcurrency",
-               "pagesPerScan", "scansPerExecution", "batchObjects"})
+               "pagesPerScan", "scansPerExecution", "batchObjects", "listingParallelism"})
     settings = BucketSyncSettings(
         enabled=r.boolean("enabled", True),
         allowed_buckets=tuple(r.strings("allowedBuckets", [], ALLOWED_BUCKET, "a list of S3 bucket names, or name "
@@ -272,6 +273,9 @@ def _bucket_sync(raw: Any, problems: list[str]) -> BucketSyncSettings:
         scans_per_execution=r.integer("scansPerExecution", 500, 1, 1000),
         # A batch must fit a 256 KiB child input; the copier also cuts batches by payload and bytes.
         batch_objects=r.integer("batchObjects", 1000, 1, 1000),
+        # Each range is one Lambda listing both buckets (~10 LIST/s each at 0.1 s a LIST): 256 ranges stay under
+        # S3's 5,500 requests/s of one prefix partition and well inside the default 1,000 Lambda concurrency.
+        listing_parallelism=r.integer("listingParallelism", 32, 1, 256),
     )
     if len(set(settings.allowed_buckets)) != len(settings.allowed_buckets):
         r.fail("allowedBuckets", list(settings.allowed_buckets), "a list without duplicates")
