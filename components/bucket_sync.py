@@ -63,7 +63,7 @@ from .function import Function, FunctionArgs
 from .iam import allow, policy_document
 from .settings import BucketSyncSettings
 from .storage import state_bucket
-from .workflow import Workflow, WorkflowArgs
+from .workflow import Workflow, WorkflowArgs, child_execution_statements
 
 WORKFLOW = "bucket-sync"
 # AWS SDK for pandas (the managed layer AWS publishes per region) brings pyarrow, which reads Parquet inventories.
@@ -161,16 +161,9 @@ class BucketSync(pulumi.ComponentResource):
 
         # Statements naming the state machine itself (Distributed Map children, continuing as a new execution)
         # can only be written once it exists, so they are a second policy on its role.
-        arn_prefix = pulumi.Output.concat("arn:aws:states:", args.region, ":", account)
-        executions = pulumi.Output.concat(arn_prefix, ":execution:", flow.name)
         aws.iam.RolePolicy(f"{name}-flow-self", role=flow.role.id, policy=policy_document([
-            allow("states:StartExecution", flow.arn, sid="StartChildAndContinuationExecutions"),
-            allow(["states:DescribeExecution", "states:StopExecution"], [
-                # Distributed Map children (<machine>/<map run>:<id>) and continuations (<machine>:<name>).
-                pulumi.Output.concat(executions, "/*:*"), pulumi.Output.concat(executions, ":*"),
-                # The machine is STANDARD and has no express executions; IAM's DescribeExecution also covers the
-                # express form, which linters (parliament) expect named: this machine's only.
-                pulumi.Output.concat(arn_prefix, ":express:", flow.name, ":*:*")], sid="FollowOwnExecutions"),
+            # Distributed Map children (<machine>/<map run>:<id>) and continuations (<machine>:<name>).
+            *child_execution_statements(flow, region=args.region, account=account),
             allow(["events:PutTargets", "events:PutRule", "events:DescribeRule"],
                   pulumi.Output.concat("arn:aws:events:", args.region, ":", account,
                                        ":rule/StepFunctionsGetEventsForStepFunctionsExecutionRule"),
