@@ -24,7 +24,7 @@ if settings.is_primary:
 
 if settings.is_primary and settings.credential_response.enabled:
     credentials = CredentialResponse("credentials", CredentialResponseArgs(
-        settings=settings.credential_response, alert_emails=settings.alert_emails,
+        settings=settings.credential_response, alerts=alerts, home_region=settings.home_region,
         log_retention_days=settings.log_retention_days))
     pulumi.export("credentialResponseStateMachineArn", credentials.state_machine_arn)
     pulumi.export("credentialAlertTopicArn", credentials.alert_topic_arn)

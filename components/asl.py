@@ -12,6 +12,10 @@ TRANSIENT_ERRORS = [
 TRANSIENT = {"ErrorEquals": TRANSIENT_ERRORS, "IntervalSeconds": 2, "BackoffRate": 2.0,
              "MaxAttempts": 6, "JitterStrategy": "FULL"}
 
+# S3's own throttling and transient errors, as the handlers name them (common.errors): retried with backoff.
+S3_TRANSIENT = {"ErrorEquals": ["SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout"],
+                "IntervalSeconds": 2, "BackoffRate": 2.0, "MaxAttempts": 6, "JitterStrategy": "FULL"}
+
 NOTIFY_FAILURE = "NotifyFailure"
 FAILED = "Failed"
 

@@ -1,10 +1,12 @@
 """S3 bucket sync: make a destination (bucket or bucket/prefix) equal to a source, at any size, for the fewest
 S3 requests, in executions whose history stays small.
 
-    Validate -> Scan -> Next? --copy--> CopyBatches (Distributed Map) -> Continue? -> Scan ...
-                             --scan--> Continue? -> Scan ...            (or ContinueAsNew: a new execution)
-                             --delete-> DeleteOrphans (Distributed Map) -> Done
-                             --done--> Done
+    Receive -> Validate -> Scan -> Next? --copy--> CopyBatches (Distributed Map) -> Continue? -> Scan ...
+                                        --list--> ListRanges (Distributed Map) -> Continue? -> Scan ...
+                                        --index-> IndexInventory (Distributed Map) -> Scan   (sourceInventory)
+                                        --scan--> Continue? -> Scan ...   (or ContinueAsNew: a new execution)
+                                        --delete-> DeleteOrphans (Distributed Map) -> Done
+                                        --done--> Done
 
 Why this shape (the seed HEADs every object on both sides and loops in one execution until 25,000 events):
 
@@ -16,6 +18,16 @@ Why this shape (the seed HEADs every object on both sides and loops in one execu
   loses nothing, the other re-lists at most one page per Scan (<0.1% at the default budget). Validation costs one
   HeadBucket per bucket (existence, access, region) per run. The state bucket's manifests cost one PUT and
   one GET per copy batch (<= 1,000 objects) and per Scan with orphans, and one LIST per 1,000 orphan manifests.
+- Listing in parallel, adaptively (functions/bucket_sync/scan.py, ranges.py, keyspace.py). The first pass lists
+  from the first key as a single Scan always did; a bucket that ends within it costs exactly that. A bigger one is
+  cut into key ranges that ListRanges children list at once (`listingParallelism` of them), both buckets over the
+  same bounds, so every key is classified in exactly one range; what a pass fetched and did not classify is
+  carried to the next (no page is read twice for stopping). Each round the ranges still going are cut again,
+  only while the listing has paid for the cut (at most 1.05 x the lower bound + 10 requests), so a hot prefix is
+  split too. The plan and each range's state live in the state bucket (a range carries up to a page of entries).
+- `sourceInventory`: an S3 Inventory report replaces the source's listing: one IndexInventory child sorts each
+  data file into an indexed run; ranges merge the index with the destination's listing (functions/bucket_sync/
+  inventory.py says how objects written after the report are handled).
 - Unchanged objects are never copied again, judged from the listings alone. An ETag is the MD5 of a single-part
   object, or MD5-of-part-MD5s-N for a multipart one, so a plain CopyObject of a multipart source would produce
   a different ETag and be re-copied on every run. The copier therefore copies every multipart source (and
@@ -46,17 +58,20 @@ import pulumi
 import pulumi_aws as aws
 
 from .alerts import AlertTopic
-from .asl import TRANSIENT, catch_all, definition, invoke
+from .asl import S3_TRANSIENT, TRANSIENT, catch_all, definition, invoke
 from .function import Function, FunctionArgs
 from .iam import allow, policy_document
 from .settings import BucketSyncSettings
-from .workflow import Workflow, WorkflowArgs
+from .storage import state_bucket
+from .workflow import Workflow, WorkflowArgs, child_execution_statements
 
 WORKFLOW = "bucket-sync"
-MANIFESTS_KEPT_DAYS = 7
-# S3's own throttling and transient errors, as the handlers name them (common.errors): retried with backoff.
-S3_TRANSIENT = {"ErrorEquals": ["SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout"],
-                "IntervalSeconds": 2, "BackoffRate": 2.0, "MaxAttempts": 6, "JitterStrategy": "FULL"}
+# AWS SDK for pandas (the managed layer AWS publishes per region) brings pyarrow, which reads Parquet inventories.
+PANDAS_LAYER = "arn:aws:lambda:{region}:336392948345:layer:AWSSDKPandas-Python312-Arm64:16"
+# A child that ran out of Lambda time (a slow batch, a stalled listing) is run again: every child is idempotent
+# (a copy is conditional on the listed ETag; a range pass starts from where its plan says).
+TIMED_OUT = {"ErrorEquals": ["Sandbox.Timedout", "States.Timeout"], "IntervalSeconds": 5, "BackoffRate": 2.0,
+             "MaxAttempts": 2}
 
 
 @dataclass(frozen=True)
@@ -90,14 +105,30 @@ class BucketSync(pulumi.ComponentResource):
             package="bucket_sync", handler="validate.handler", timeout=30,
             description="Validate a bucket sync request: allowed, not overlapping, both buckets reachable",
             environment={"ALLOWED_BUCKETS": pulumi.Output.json_dumps(list(s.allowed_buckets))},
-            statements=only_allowed(["s3:ListBucket"], buckets, "HeadAllowedBuckets"), **common), inside)
+            statements=[*only_allowed(["s3:ListBucket"], buckets, "HeadAllowedBuckets"),
+                        # sourceInventory: its manifest.json, in an allowed bucket
+                        *only_allowed(["s3:GetObject"], objects, "ReadInventoryManifest")], **common), inside)
+        listing = dict(STATE_BUCKET=state.bucket, PAGES_PER_SCAN=str(s.pages_per_scan),
+                       BATCH_OBJECTS=str(s.batch_objects), LISTING_PARALLELISM=str(s.listing_parallelism))
+        lists = [*only_allowed(["s3:ListBucket"], buckets, "ListAllowedBuckets"),
+                 # sourceInventory: an orphan candidate the inventory does not know is looked up at the source
+                 *only_allowed(["s3:GetObject"], objects, "HeadSourceObjects"),
+                 allow(["s3:PutObject", "s3:GetObject"], manifests, sid="RunManifests")]
         scan = Function(f"{name}-scan", FunctionArgs(
             package="bucket_sync", handler="scan.handler", timeout=900, memory=1769,
-            description="List both buckets a range at a time, merge, write copy and orphan manifests",
-            environment={"STATE_BUCKET": state.bucket, "PAGES_PER_SCAN": str(s.pages_per_scan),
-                         "BATCH_OBJECTS": str(s.batch_objects)},
-            statements=[*only_allowed(["s3:ListBucket"], buckets, "ListAllowedBuckets"),
-                        allow("s3:PutObject", manifests, sid="WriteManifests")], **common), inside)
+            description="Plan the listing (one range here, many through ListRanges), merge, write manifests",
+            environment=listing, statements=lists, **common), inside)
+        ranges = Function(f"{name}-ranges", FunctionArgs(
+            package="bucket_sync", handler="ranges.handler", timeout=900, memory=1769,
+            description="List one key range of both buckets, merge, write its manifests and where it stopped",
+            environment=listing, statements=lists, **common), inside)
+        index = Function(f"{name}-index", FunctionArgs(
+            package="bucket_sync", handler="inventory.handler", timeout=900, memory=4096,
+            description="Sort one S3 Inventory data file of the source into an indexed run (sourceInventory)",
+            environment={"STATE_BUCKET": state.bucket},
+            statements=[*only_allowed(["s3:GetObject"], objects, "ReadInventory"),
+                        allow(["s3:PutObject", "s3:GetObject"], manifests, sid="RunManifests")],
+            layers=[PANDAS_LAYER], **common), inside)
         copy = Function(f"{name}-copy", FunctionArgs(
             package="bucket_sync", handler="copy.handler", timeout=900, memory=512,
             description="Copy one batch of objects (CopyObject, or UploadPartCopy in the source's part layout)",
@@ -118,26 +149,21 @@ class BucketSync(pulumi.ComponentResource):
             statements=[allow("s3:GetObject", manifests, sid="ReadManifests"),
                         *only_allowed(["s3:DeleteObject"], objects, "DeleteOrphans")], **common), inside)
 
-        asl = sync_definition(validate=validate.arn, scan=scan.arn, copy=copy.arn, delete=delete.arn,
-                              state_bucket=state.bucket, settings=s, alerts_topic_arn=args.alerts.arn)
+        asl = sync_definition(validate=validate.arn, scan=scan.arn, ranges=ranges.arn, index=index.arn,
+                              copy=copy.arn, delete=delete.arn, state_bucket=state.bucket, settings=s,
+                              alerts_topic_arn=args.alerts.arn)
         flow = Workflow(f"{name}-flow", WorkflowArgs(
-            definition=pulumi.Output.json_dumps(asl), alerts=args.alerts, invokes=[validate, scan, copy, delete],
-            statements=[allow("s3:ListBucket", state.arn, sid="MapListsOrphanManifests")],
+            definition=pulumi.Output.json_dumps(asl), alerts=args.alerts,
+            invokes=[validate, scan, ranges, index, copy, delete],
+            statements=[allow("s3:ListBucket", state.arn, sid="MapListsRunManifests")],
             log_retention_days=args.log_retention_days,
             description="S3 bucket sync: copy missing/changed objects, delete orphans"), inside)
 
         # Statements naming the state machine itself (Distributed Map children, continuing as a new execution)
         # can only be written once it exists, so they are a second policy on its role.
-        arn_prefix = pulumi.Output.concat("arn:aws:states:", args.region, ":", account)
-        executions = pulumi.Output.concat(arn_prefix, ":execution:", flow.name)
         aws.iam.RolePolicy(f"{name}-flow-self", role=flow.role.id, policy=policy_document([
-            allow("states:StartExecution", flow.arn, sid="StartChildAndContinuationExecutions"),
-            allow(["states:DescribeExecution", "states:StopExecution"], [
-                # Distributed Map children (<machine>/<map run>:<id>) and continuations (<machine>:<name>).
-                pulumi.Output.concat(executions, "/*:*"), pulumi.Output.concat(executions, ":*"),
-                # The machine is STANDARD and has no express executions; IAM's DescribeExecution also covers the
-                # express form, which linters (parliament) expect named: this machine's only.
-                pulumi.Output.concat(arn_prefix, ":express:", flow.name, ":*:*")], sid="FollowOwnExecutions"),
+            # Distributed Map children (<machine>/<map run>:<id>) and continuations (<machine>:<name>).
+            *child_execution_statements(flow, region=args.region, account=account),
             allow(["events:PutTargets", "events:PutRule", "events:DescribeRule"],
                   pulumi.Output.concat("arn:aws:events:", args.region, ":", account,
                                        ":rule/StepFunctionsGetEventsForStepFunctionsExecutionRule"),
@@ -147,31 +173,6 @@ class BucketSync(pulumi.ComponentResource):
         self.state_machine_arn = flow.arn
         self.state_bucket = state.bucket
         self.register_outputs({"stateMachineArn": flow.arn, "stateBucket": state.bucket})
-
-
-def state_bucket(name: str, opts: pulumi.ResourceOptions) -> aws.s3.Bucket:
-    """The run manifests' bucket: private, encrypted, TLS only, and every manifest expired after a week."""
-    bucket = aws.s3.Bucket(name, force_destroy=True, opts=opts)          # holds only disposable manifests
-    aws.s3.BucketPublicAccessBlock(f"{name}-private", bucket=bucket.id, block_public_acls=True,
-                                   block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True,
-                                   opts=opts)
-    aws.s3.BucketOwnershipControls(f"{name}-owner", bucket=bucket.id, rule=aws.s3.BucketOwnershipControlsRuleArgs(
-        object_ownership="BucketOwnerEnforced"), opts=opts)
-    aws.s3.BucketServerSideEncryptionConfiguration(f"{name}-sse", bucket=bucket.id, rules=[
-        aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-            apply_server_side_encryption_by_default=aws.s3.
-            BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(sse_algorithm="AES256"))],
-        opts=opts)
-    aws.s3.BucketLifecycleConfiguration(f"{name}-expiry", bucket=bucket.id, rules=[
-        aws.s3.BucketLifecycleConfigurationRuleArgs(
-            id="expire-run-manifests", status="Enabled",
-            filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix="runs/"),
-            expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=MANIFESTS_KEPT_DAYS))], opts=opts)
-    aws.s3.BucketPolicy(f"{name}-tls", bucket=bucket.id, policy=policy_document([{
-        "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-        "Resource": [bucket.arn, pulumi.Output.concat(bucket.arn, "/*")],
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]), opts=opts)
-    return bucket
 
 
 def distributed_map(state: str, *, items: dict, selector: dict, child: str, function_arn, max_concurrency: int,
@@ -185,7 +186,7 @@ def distributed_map(state: str, *, items: dict, selector: dict, child: str, func
         "ItemProcessor": {
             "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
             "StartAt": child,
-            "States": {child: {"Type": "Task", "Resource": function_arn, "Retry": [S3_TRANSIENT, TRANSIENT],
+            "States": {child: {"Type": "Task", "Resource": function_arn, "Retry": [S3_TRANSIENT, TIMED_OUT, TRANSIENT],
                                "End": True}},
         },
         "MaxConcurrency": max_concurrency,      # no ToleratedFailure*: AWS's default tolerates no failed child
@@ -195,17 +196,34 @@ def distributed_map(state: str, *, items: dict, selector: dict, child: str, func
     }
 
 
-def sync_definition(*, validate, scan, copy, delete, state_bucket, settings: BucketSyncSettings,
+def sync_definition(*, validate, scan, ranges, index, copy, delete, state_bucket, settings: BucketSyncSettings,
                     alerts_topic_arn) -> dict:
     states = {
-        "Validate": invoke("Validate", validate, next="Scan", retry=[S3_TRANSIENT],
-                           parameters={"input.$": "$", "execution.$": "$$.Execution.Name"}),
-        "Scan": invoke("Scan", scan, next="Next?", retry=[S3_TRANSIENT],
+        # Whatever the input is (an object, a list, a string), the state is an object from here on, so a failure
+        # can be recorded next to it and alerted.
+        "Receive": {"Type": "Pass", "Parameters": {"input.$": "$"}, "Next": "Validate"},
+        "Validate": invoke("Validate", validate, next="Scan", retry=[S3_TRANSIENT, TIMED_OUT],
+                           parameters={"input.$": "$.input", "execution.$": "$$.Execution.Name"}),
+        "Scan": invoke("Scan", scan, next="Next?", retry=[S3_TRANSIENT, TIMED_OUT],
                        comment="Count the last copies, list and merge the next range, write manifests"),
         "Next?": {"Type": "Choice", "Default": "Done", "Choices": [
             {"Variable": "$.scan.phase", "StringEquals": "copy", "Next": "CopyBatches"},
+            {"Variable": "$.scan.phase", "StringEquals": "list", "Next": "ListRanges"},
+            {"Variable": "$.scan.phase", "StringEquals": "index", "Next": "IndexInventory"},
             {"Variable": "$.scan.phase", "StringEquals": "scan", "Next": "Continue?"},
             {"Variable": "$.scan.phase", "StringEquals": "delete", "Next": "DeleteOrphans"}]},
+        "ListRanges": distributed_map(
+            "ListRanges", child="ListRange", function_arn=ranges, max_concurrency=settings.listing_parallelism,
+            next="Continue?", result_path=None,
+            items={"ItemsPath": "$.scan.ranges"},
+            selector={"request.$": "$.request", "plan.$": "$.scan.plan", "range.$": "$$.Map.Item.Value"}),
+        "IndexInventory": distributed_map(
+            "IndexInventory", child="IndexFile", function_arn=index, max_concurrency=settings.max_concurrency,
+            next="Scan", result_path=None,
+            # one small object per data file, listed (statelint knows no ReaderConfig, so no JSON reader)
+            items={"ItemReader": {"Resource": "arn:aws:states:::s3:listObjectsV2", "Parameters": {
+                "Bucket": state_bucket, "Prefix.$": "States.Format('{}files/', $.request.inventory.index)"}}},
+            selector={"request.$": "$.request", "file.$": "$$.Map.Item.Value.Key"}),
         "CopyBatches": distributed_map(
             "CopyBatches", child="Copy", function_arn=copy, max_concurrency=settings.max_concurrency,
             next="Continue?", result_path="$.copyResults",
@@ -241,4 +259,4 @@ def sync_definition(*, validate, scan, copy, delete, state_bucket, settings: Buc
         "Done": {"Type": "Succeed", "OutputPath": "$.scan.result"},
     }
     return definition(comment="Sync an S3 destination with a source: copy missing/changed objects, delete orphans.",
-                      start_at="Validate", states=states, workflow=WORKFLOW, alerts_topic_arn=alerts_topic_arn)
+                      start_at="Receive", states=states, workflow=WORKFLOW, alerts_topic_arn=alerts_topic_arn)

@@ -27,6 +27,7 @@ class FunctionArgs:
     memory: int = 256
     log_retention_days: int = 30
     description: str = ""
+    layers: Sequence[str] = ()                     # more public layer ARNs, "{region}" filled in (after Powertools)
 
 
 class Function(pulumi.ComponentResource):
@@ -57,7 +58,8 @@ class Function(pulumi.ComponentResource):
             timeout=args.timeout, memory_size=args.memory,
             environment=aws.lambda_.FunctionEnvironmentArgs(variables={
                 "POWERTOOLS_SERVICE_NAME": f"opsflows-{args.package}", **args.environment}),
-            layers=[pulumi.Output.from_input(region).apply(lambda r: POWERTOOLS_LAYER.format(region=r))],
+            layers=[pulumi.Output.from_input(region).apply(lambda r, arn=arn: arn.format(region=r))
+                    for arn in (POWERTOOLS_LAYER, *args.layers)],
             tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=logs.name),
             region=args.region,

@@ -123,6 +123,7 @@ class BucketSyncSettings:
     pages_per_scan: int = 1000                   # listing pages per bucket in one Scan invocation
     scans_per_execution: int = 500               # Scan loops in one execution before it continues as a new one
     batch_objects: int = 1000                    # objects per copy child execution
+    listing_parallelism: int = 32                # key ranges listed at once (ListRanges children), at most
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,8 @@ class GenomicsSettings:
     input_buckets: tuple[str, ...] = ()
     on_demand_fallback: bool = False
     scratch_volume_gib: int = 500
-    max_concurrent_samples: int = 10
+    max_concurrent_samples: int = 10                # child executions (samples) of one cohort running at once
+    tolerated_failed_samples_percent: float = 0     # a cohort with at most this % failed samples ends SUCCEEDED
 
 
 @dataclass(frozen=True)
@@ -267,7 +269,7 @@ def _credential_response(raw: Any, problems: list[str]) -> CredentialResponseSet
 def _bucket_sync(raw: Any, problems: list[str]) -> BucketSyncSettings:
     r = _Reader("opsflows:bucketSync", raw, problems)
     r.unknown({"enabled", "allowedBuckets", "multipartThresholdBytes", "partSizeBytes", "maxConcurrency",
-               "pagesPerScan", "scansPerExecution", "batchObjects"})
+               "pagesPerScan", "scansPerExecution", "batchObjects", "listingParallelism"})
     settings = BucketSyncSettings(
         enabled=r.boolean("enabled", True),
         allowed_buckets=tuple(r.strings("allowedBuckets", [], ALLOWED_BUCKET, "a list of S3 bucket names, or name "
@@ -281,6 +283,9 @@ def _bucket_sync(raw: Any, problems: list[str]) -> BucketSyncSettings:
         scans_per_execution=r.integer("scansPerExecution", 500, 1, 1000),
         # A batch must fit a 256 KiB child input; the copier also cuts batches by payload and bytes.
         batch_objects=r.integer("batchObjects", 1000, 1, 1000),
+        # Each range is one Lambda listing both buckets (~10 LIST/s each at 0.1 s a LIST): 256 ranges stay under
+        # S3's 5,500 requests/s of one prefix partition and well inside the default 1,000 Lambda concurrency.
+        listing_parallelism=r.integer("listingParallelism", 32, 1, 256),
     )
     if len(set(settings.allowed_buckets)) != len(settings.allowed_buckets):
         r.fail("allowedBuckets", list(settings.allowed_buckets), "a list without duplicates")
@@ -294,7 +299,8 @@ IMAGE = re.compile(r"^\S+$")
 def _genomics(raw: Any, problems: list[str]) -> GenomicsSettings:
     r = _Reader("opsflows:genomics", raw, problems)
     r.unknown({"enabled", "subnetIds", "securityGroupIds", "maxVcpus", "instanceTypes", "images",
-               "resultsBucket", "inputBuckets", "onDemandFallback", "scratchVolumeGiB", "maxConcurrentSamples"})
+               "resultsBucket", "inputBuckets", "onDemandFallback", "scratchVolumeGiB", "maxConcurrentSamples",
+               "toleratedFailedSamplesPercent"})
     images = _Reader("opsflows:genomics.images", r.raw.get("images"), problems)
     images.unknown({key for _, key in IMAGE_KEYS})
     settings = GenomicsSettings(
@@ -310,7 +316,11 @@ def _genomics(raw: Any, problems: list[str]) -> GenomicsSettings:
         input_buckets=tuple(r.strings("inputBuckets", [], BUCKET, "a list of S3 bucket names")),
         on_demand_fallback=r.boolean("onDemandFallback", False),
         scratch_volume_gib=r.integer("scratchVolumeGiB", 500, 1, 16_384),
-        max_concurrent_samples=r.integer("maxConcurrentSamples", 10, 1, 1000),
+        # A Distributed Map runs at most 10,000 child executions at once.
+        max_concurrent_samples=r.integer("maxConcurrentSamples", 10, 1, 10_000),
+        tolerated_failed_samples_percent=r.get(
+            "toleratedFailedSamplesPercent", 0, lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
+            and 0 <= v <= 100, "a number from 0 to 100 (percent of the input's samples)"),
     )
     if settings.enabled:
         r.required("subnetIds", settings.subnet_ids, "when genomics is enabled (Batch needs a VPC)")

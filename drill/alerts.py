@@ -9,10 +9,9 @@ from typing import Callable
 
 from .context import Drill
 
-# Which outputs' topics the canary listens to. The credential response publishes to its own regional topic
-# (credentialAlertTopicArn) until its alerts reach the subscribers of alertTopicArn; until then every
-# *TopicArn output is subscribed and an alert is accepted on any of them.
-REQUIRED_TOPIC_OUTPUT: str | None = None    # LEAD: set to "alertTopicArn" to require every alert on that topic
+# The canary listens where on-call subscribers do: every alert of every workflow reaches alertTopicArn (the
+# credential response's too, whatever its region), so an alert that arrives anywhere else does not count.
+ALERT_TOPIC_OUTPUT = "alertTopicArn"
 
 
 class AlertInbox:
@@ -22,9 +21,7 @@ class AlertInbox:
         self.received: list[dict] = []            # every notification read so far: TopicArn, Subject, Message, ...
 
     def topics(self) -> dict[str, str]:
-        if REQUIRED_TOPIC_OUTPUT:
-            return {REQUIRED_TOPIC_OUTPUT: self.drill.outputs.arn(REQUIRED_TOPIC_OUTPUT)}
-        return self.drill.outputs.topics
+        return {ALERT_TOPIC_OUTPUT: self.drill.outputs.arn(ALERT_TOPIC_OUTPUT)}
 
     def open(self, say: Callable[[str], None]) -> None:
         by_region: dict[str, list[str]] = {}

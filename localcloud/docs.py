@@ -50,13 +50,18 @@ CAPABILITIES = [
     Capability("credential-response", "Credential-exposure response", "credentialResponse",
                "credentialResponseStateMachineArn",
                "On an AWS Health event reporting an exposed access key: disables the key, summarises its recent "
-               "CloudTrail activity and notifies security. Runs in us-east-1, where AWS Health delivers IAM events."),
+               "CloudTrail activity and notifies security. Runs in us-east-1, where AWS Health delivers IAM events; "
+               "its alerts reach `alertTopicArn` in the stack's region through its `notify` function, and its "
+               "failure alarm notifies `credentialAlertTopicArn` in us-east-1, forwarded to `alertTopicArn` by the "
+               "same function."),
     Capability("bucket-sync", "S3 bucket sync", "bucketSync", "bucketSyncStateMachineArn",
                "Started on demand with {\"source\", \"destination\"}: makes the destination equal to the source "
                "(copies missing and changed objects, deletes orphans), only between allowed buckets."),
     Capability("genomics", "Genomics batch pipeline", "genomics", "genomicsStateMachineArn",
-               "Started on demand with a sample: AWS Batch jobs isaac (align), then in parallel strelka (variants) "
-               "→ snpEff (annotate) and samtools stats (QC). Off by default (it needs a VPC)."),
+               "Started on demand with a sample, a list of samples or a samplesheet in S3 (nf-core CSV or JSON Lines, "
+               "100,000 samples in one execution): per sample, AWS Batch jobs isaac (align), then in parallel "
+               "strelka (variants) → snpEff (annotate) and samtools stats (QC); one report and one verdict per "
+               "cohort. Off by default (it needs a VPC)."),
 ]
 SECTION_ATTRS = {"snapshots": "snapshots", "credentialResponse": "credential_response",
                  "bucketSync": "bucket_sync", "genomics": "genomics"}

@@ -49,6 +49,9 @@ STATUS = {
     "InternalServerError": 500, "ServerException": 500, "Unavailable": 503,
     "TooManyRequestsException": 429, "AccessDenied": 403, "UnauthorizedOperation": 403,
     "NoSuchEntity": 404, "NoSuchBucket": 404, "NoSuchKey": 404, "ResourceNotFoundException": 404,
+    # SNS (its throttling is a 429) and IAM's conflicts.
+    "Throttled": 429, "AuthorizationError": 403, "NotFound": 404,
+    "LimitExceeded": 409, "ConcurrentModification": 409, "EntityTemporarilyUnmodifiable": 409,
 }
 # Faults that are not HTTP errors: what a Lambda invocation or a Batch job attempt reports instead.
 FUNCTION_ERRORS = {"Sandbox.Timedout": "Task timed out after {timeout}.00 seconds"}

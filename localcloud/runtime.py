@@ -3,6 +3,10 @@ process, from the function's deployed zip, with the function's environment and r
 
 Invocations are serialised by one lock: each sets the process environment (AWS_REGION and the function's
 variables) for its duration, and imports the handler from its own extracted zip.
+
+A handler's own waits run on the local cloud's one clock (localcloud.clock), as Step Functions' do: in every module
+of the function's code, the `time` it imported is one whose `sleep` waits simulated seconds (recorded as kind
+"lambda") and whose `monotonic` reads simulated time. (Code must call `time.sleep`, not a `sleep` imported by name.)
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ import tempfile
 import threading
 import time
 import traceback
+import types
 import uuid
 import zipfile
 from collections import Counter
@@ -23,7 +28,7 @@ from typing import Any
 
 import moto.awslambda.models as lambda_models
 
-from . import faults
+from . import clock, faults
 
 _LOCK = threading.RLock()
 _EXTRACTED: dict[str, Path] = {}
@@ -45,6 +50,18 @@ class Context:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+# `time` as handlers see it in the local cloud: sleeps and the monotonic clock on the one clock.
+HANDLER_TIME = types.SimpleNamespace(**{name: getattr(time, name) for name in dir(time) if not name.startswith("_")})
+HANDLER_TIME.sleep = lambda seconds: clock.sleep(seconds, "lambda")
+HANDLER_TIME.monotonic = clock.elapsed
+
+
+def _on_the_clock(code: Path) -> None:
+    for module in list(sys.modules.values()):
+        if (getattr(module, "__file__", None) or "").startswith(str(code)) and getattr(module, "time", None) is time:
+            module.time = HANDLER_TIME
 
 
 def _code_dir(fn: Any) -> Path:
@@ -69,7 +86,9 @@ def _import_handler(code: Path, handler: str) -> Any:
                 del sys.modules[name]
     sys.path.insert(0, str(code))
     try:
-        return getattr(importlib.import_module(module_name), function_name)
+        handler = getattr(importlib.import_module(module_name), function_name)
+        _on_the_clock(code)
+        return handler
     finally:
         sys.path.remove(str(code))
 

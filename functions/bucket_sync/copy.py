@@ -25,7 +25,7 @@ from common.errors import error_code
 from common.handler import lambda_handler
 
 from .model import SyncRequest, is_multipart_etag
-from .s3 import get_manifest, s3
+from .s3 import copy_client, get_manifest
 
 SOURCE_ETAG = "opsflows-source-etag"      # x-amz-meta- key on multipart copies: the ETag of the source copied
 OBJECT_THREADS = 8                        # objects copied at once in one batch
@@ -37,6 +37,10 @@ FAILURES_KEPT = 3
 FATAL = {"AccessDenied", "403", "AllAccessDisabled", "NoSuchBucket", "InvalidAccessKeyId", "ExpiredToken",
          "InvalidToken", "SignatureDoesNotMatch", "AccountProblem", "InvalidBucketState", "KMS.DisabledException",
          "KMS.AccessDeniedException"}
+# S3 asking to slow down, or failing, after the copy client's own retries (COPY_RETRIES): not this object's fault.
+TRANSIENT = {"SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout", "500", "503"}
+# With sourceInventory: the source changed (ETag no longer the inventory's) or went away since the report.
+STALE = {"PreconditionFailed", "412", "NoSuchKey", "404"}
 # Header values a multipart upload must be given again (UploadPartCopy copies bytes only).
 CARRIED = ("ContentType", "CacheControl", "ContentDisposition", "ContentEncoding", "ContentLanguage", "Expires",
            "WebsiteRedirectLocation")
@@ -58,11 +62,12 @@ class Copier:
     def __init__(self, request: SyncRequest, threshold: int, part_size: int):
         self.source, self.destination = request.source, request.destination
         self.threshold, self.part_size = threshold, part_size
-        self.src, self.dst = s3(self.source.region), s3(self.destination.region)
+        self.src, self.dst = copy_client(self.source.region), copy_client(self.destination.region)
+        self.from_inventory = request.inventory is not None
         self.lock = threading.Lock()
         self.stopped = threading.Event()
         self.out: dict[str, Any] = {"copied": 0, "bytes": 0, "skipped": 0, "failed": 0, "notAttempted": 0,
-                                    "failures": []}
+                                    "stale": 0, "failures": []}
 
     def run(self, items: list[list]) -> dict:
         with ThreadPoolExecutor(OBJECT_THREADS) as pool:
@@ -92,8 +97,12 @@ class Copier:
         except ClientError as exc:
             code = error_code(exc)
             message = exc.response.get("Error", {}).get("Message", str(exc))
+            if code in TRANSIENT:
+                raise                                   # the batch fails by that name; the Map child retries it
             with self.lock:
-                if code in FATAL:
+                if self.from_inventory and code in STALE:
+                    self.out["stale"] += 1          # changed or deleted since the inventory: the next run
+                elif code in FATAL:
                     self.out["notAttempted"] += 1
                     self.out.setdefault("fatal", {"code": code, "message": f"{message} ({self.source.key(key)})"})
                     self.stopped.set()

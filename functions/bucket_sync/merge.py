@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from concurrent.futures import Executor
+from typing import Callable, Iterable, Iterator
 
 from .model import is_multipart_etag
 
@@ -43,21 +44,31 @@ def compare(source: Entry, destination: Entry) -> str | None:
     return "verify" if is_multipart_etag(destination.etag) else "changed"
 
 
+READ_AHEAD = 500                        # entries: below this a side's next page is fetched alongside the other's
+SAMPLED, SAMPLE_EVERY = 32, 32          # the keys a pass remembers to guess split points from (~1 page)
 Pages = Iterator[tuple[list[Entry], bool]]       # (entries, more pages after this one)
 
 
 class Side:
-    """One bucket's listing, fetched a page at a time."""
+    """One bucket's listing over a range (lo, hi], fetched a page at a time. Entries past `hi` belong to the next
+    range: the first one seen ends this side (no request to find out). `carry` is what a previous pass fetched
+    and did not classify, so a pass that stops between pages costs no request twice."""
 
-    def __init__(self, pages: Pages):
+    def __init__(self, pages: Pages, hi: str | None = None, carry: Iterable[Entry] = (), exhausted: bool = False):
         self._pages = pages
-        self.buffer: deque[Entry] = deque()
-        self.exhausted = False
+        self.hi = hi
+        self.buffer: deque[Entry] = deque(carry)
+        self.exhausted = exhausted
         self.pages = 0
         self.listed = 0
+        self.last: str | None = None        # the last key fetched (where the next request starts after)
 
     def needs_page(self) -> bool:
         return not self.buffer and not self.exhausted
+
+    def low(self) -> bool:
+        """Less than half a page left and more to fetch: worth fetching together with the other side."""
+        return not self.exhausted and len(self.buffer) < READ_AHEAD
 
     def fetch(self) -> None:
         page = next(self._pages, None)
@@ -66,8 +77,11 @@ class Side:
             return
         entries, more = page
         self.pages += 1
-        self.buffer.extend(entries)
-        self.exhausted = not more           # the last page says so: no request to find out
+        if entries:
+            self.last = entries[-1].key
+        inside = entries if self.hi is None else [e for e in entries if e.key <= self.hi]
+        self.buffer.extend(inside)
+        self.exhausted = not more or len(inside) < len(entries)   # the page itself says the side is done
 
     def take(self) -> Entry:
         self.listed += 1
@@ -85,35 +99,54 @@ class RangeScan:
     listed_destination: int = 0
     pages_source: int = 0
     pages_destination: int = 0
+    steps: int = 0                     # page fetches one after another (both sides' at once count one)
     cursor: str | None = None          # every key <= cursor is classified
     done: bool = False                 # both listings are exhausted
+    recent: deque = field(default_factory=lambda: deque(maxlen=SAMPLED))   # every SAMPLE_EVERY-th key classified
+    first: str | None = None           # the first key this pass classified
+    source: Side | None = None
+    destination: Side | None = None
 
 
-def merge(source_pages: Pages, destination_pages: Pages, *,
+def _fetch(sides: list[Side], pool: Executor | None) -> None:
+    if pool is None or len(sides) < 2:
+        for side in sides:
+            side.fetch()
+    else:
+        for future in [pool.submit(side.fetch) for side in sides]:
+            future.result()
+
+
+def merge(source_pages: Pages | Side, destination_pages: Pages | Side, *,
           start_after: str | None, stop: Callable[[RangeScan], bool],
-          on_copy: Callable[[Copy], None] | None = None) -> RangeScan:
+          on_copy: Callable[[Copy], None] | None = None, pool: Executor | None = None) -> RangeScan:
     """Classify keys after `start_after` until both listings end, or `stop(progress)` says so when a page is due.
 
     `stop` is asked only before fetching a page and only once this pass has classified something, so every pass
-    makes progress and stops on a key boundary: the side that needs a page resumes exactly where its listing
-    left off; the other side re-lists at most the rest of one page.
+    makes progress and stops on a key boundary. What the sides fetched and did not classify stays in their
+    buffers (the caller carries it to the next pass). Both sides' pages are fetched at once when both are due
+    (`pool`): one step of the listing's critical path.
     """
-    source, destination = Side(source_pages), Side(destination_pages)
-    scan = RangeScan(cursor=start_after)
+    source = source_pages if isinstance(source_pages, Side) else Side(source_pages)
+    destination = destination_pages if isinstance(destination_pages, Side) else Side(destination_pages)
+    scan = RangeScan(cursor=start_after, source=source, destination=destination)
     add_copy = on_copy or scan.copies.append
+    classified = 0
 
     def sync_counts() -> None:
         scan.listed_source, scan.listed_destination = source.listed, destination.listed
         scan.pages_source, scan.pages_destination = source.pages, destination.pages
 
     while True:
-        if source.needs_page() or destination.needs_page():
+        due = [side for side in (source, destination) if side.needs_page()]
+        if due and pool is not None:        # read the other side ahead when it is low: both requests at once
+            due += [side for side in (source, destination) if side not in due and side.low()]
+        if due:
             sync_counts()
             if scan.cursor != start_after and stop(scan):
                 return scan
-            for side in (source, destination):
-                if side.needs_page():
-                    side.fetch()
+            _fetch(due, pool)
+            scan.steps += 1
             continue
         if not source.buffer and not destination.buffer:
             break
@@ -130,7 +163,12 @@ def merge(source_pages: Pages, destination_pages: Pages, *,
                 scan.unchanged += 1
             else:
                 add_copy(Copy(entry, reason))
+        if scan.first is None:
+            scan.first = entry.key
         scan.cursor = entry.key
+        classified += 1
+        if classified % SAMPLE_EVERY == 0:
+            scan.recent.append(entry.key)
     sync_counts()
     scan.done = True
     return scan

@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import json
 import os
+from functools import lru_cache
 from typing import Any, Iterator
 
+import boto3
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from common.aws import client, home_region
-from common.errors import error_code
+from common.errors import aws_error, error_code
 
 from .merge import Entry
 from .model import BucketNotFound, BucketNotReachable, Location, clean_etag
@@ -18,6 +21,21 @@ PAGE_SIZE = 1000            # ListObjectsV2's maximum: the lower bound counts pa
 
 def s3(region: str | None = None) -> Any:
     return client("s3", region)
+
+
+# S3 answers bursts of writes to one prefix with 503 SlowDown and asks clients to back off and retry: the copier's
+# client retries more than the default (with backoff), so a throttled object is
+# copied late rather than counted as failed.
+COPY_RETRIES = Config(retries={"mode": "standard", "max_attempts": 10})
+
+
+@lru_cache(maxsize=None)
+def _copy_client(region: str) -> Any:
+    return boto3.client("s3", region_name=region, config=COPY_RETRIES)
+
+
+def copy_client(region: str | None) -> Any:
+    return _copy_client(region or home_region())
 
 
 def bucket_region(bucket: str) -> str:
@@ -30,6 +48,10 @@ def bucket_region(bucket: str) -> str:
             raise BucketNotFound(f"bucket {bucket!r} does not exist") from exc
         if code in ("403", "AccessDenied"):
             raise BucketNotReachable(f"bucket {bucket!r} exists but this workflow may not list it (403)") from exc
+        if code in ("500", "503", "SlowDown", "InternalError", "ServiceUnavailable"):
+            # a HEAD answer has no body: S3's 5xx arrive as bare status codes; the state machine retries these names
+            raise aws_error({"503": "SlowDown", "500": "InternalError"}.get(code, code))(
+                f"HeadBucket {bucket!r}: {code}") from exc
         raise BucketNotReachable(f"bucket {bucket!r} answered HeadBucket with {code}") from exc
     headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
     return response.get("BucketRegion") or headers.get("x-amz-bucket-region") or home_region()

@@ -33,6 +33,19 @@ class Counts:
     skippedUnchanged: int = 0
     failed: int = 0
     orphans: int = 0
+    stale: int = 0                  # sourceInventory: gone or changed at the source since the inventory
+
+
+@dataclass
+class Listing:
+    """What listing cost so far: requests, the longest chain of them, and the ranges it fanned out to."""
+
+    lists: int = 0                  # LIST requests on both buckets (inventory: index pages read)
+    path: int = 0                   # of them, one after another (the listing's critical path)
+    splits: int = 0
+    ranges: int = 1                 # ranges made so far (ids)
+    rounds: int = 0                 # doublings of the pass budget since the first pass (scan.Budget.next_pass)
+    widest: int = 1                 # most ranges listed at once
 
 
 @dataclass
@@ -45,6 +58,9 @@ class ScanState:
     phase: str = "scan"                         # what the state machine does next: scan | copy | delete | done
     batches: list[str] = field(default_factory=list)    # phase "copy": the copy batch manifests, one per child
     counts: Counts = field(default_factory=Counts)
+    listing: Listing = field(default_factory=Listing)
+    plan: str | None = None                     # many ranges: the plan object in the state bucket
+    ranges: list[int] = field(default_factory=list)     # phase "list": the range ids the ListRanges Map lists
     samples: dict[str, list[str]] = field(default_factory=lambda: {"copy": [], "delete": [], "failed": []})
     result: dict | None = None
 
@@ -64,7 +80,8 @@ class ScanState:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}    # continueAs is derived
         try:
             counts = Counts(**(known.pop("counts", None) or {}))
-            state = cls(**known, counts=counts)
+            listing = Listing(**(known.pop("listing", None) or {}))
+            state = cls(**known, counts=counts, listing=listing)
         except TypeError as exc:
             raise InvalidSyncInput(f"continuation.scan is not a scan state written by this workflow: {exc}") from None
         return state
@@ -85,6 +102,7 @@ def tally(state: ScanState, results: list[Any], request: SyncRequest) -> None:
         counts.copied += result.get("copied", 0)
         counts.bytesCopied += result.get("bytes", 0)
         counts.skippedUnchanged += result.get("skipped", 0)
+        counts.stale += result.get("stale", 0)
         counts.failed += result.get("failed", 0) + result.get("notAttempted", 0)
         for failure in result.get("failures", []):
             state.sample("failed", failure)
@@ -104,7 +122,11 @@ def summary(state: ScanState, request: SyncRequest, deleting: bool) -> dict:
         "copied": c.copied, "skippedUnchanged": c.skippedUnchanged, "deleted": c.orphans if deleting else 0,
         "failed": c.failed, "bytesCopied": c.bytesCopied, "orphans": c.orphans,
         "sample": {"copy": state.samples["copy"], "delete": state.samples["delete"]},
+        "listing": {"requests": state.listing.lists, "criticalPath": state.listing.path,
+                    "ranges": state.listing.ranges, "widest": state.listing.widest},
     }
+    if request.inventory is not None:
+        out["staleSinceInventory"] = c.stale
     if request.dry_run:
         out.update(wouldCopy=c.toCopy, wouldCopyBytes=c.bytesToCopy, wouldDelete=c.orphans if
                    request.delete_orphans else 0)

@@ -9,6 +9,9 @@ from typing import Any
 
 from common.handler import lambda_handler
 
+from dataclasses import replace
+
+from .inventory import index_prefix, read_manifest
 from .model import InvalidSyncInput, SyncRequest, parse_request
 from .s3 import bucket_region
 from .state import ScanState
@@ -41,6 +44,9 @@ def validate(execution_input: Any, execution: str, allowed: set[str]) -> dict:
     regions = _carried_regions(known, request)
     request = request.with_regions(*(regions or (bucket_region(request.source.bucket),
                                                  bucket_region(request.destination.bucket))))
+    if request.inventory is not None:
+        inventory, _ = read_manifest(request)
+        request = replace(request, inventory=replace(inventory, index=index_prefix(state.run)))
     return {"input": user_input, "request": request.to_json(), "scan": state.to_json(), "copyResults": results}
 
 

@@ -44,6 +44,9 @@ def disable_line(key: str, user: str | None, result: Any, action: str) -> tuple[
         return f"DEACTIVATED (was {result.get('was')}); kept, inactive, for forensics - delete it afterwards", None
     if status == "deleted":
         return f"DELETED (was {result.get('was')})", None
+    if status == "already-inactive" and result.get("afterRetry"):
+        return ("INACTIVE - found inactive when this step was retried: its earlier attempt (which timed out) most "
+                "likely deactivated it"), None
     if status == "already-inactive":
         return "already inactive - unchanged (disabled by an earlier run or by someone)", None
     return f"not found - nothing to disable: {result.get('detail', '')}", None
@@ -72,7 +75,9 @@ def activity_lines(result: Any) -> tuple[list[str], str | None]:
             f"({window['start'][:19]}Z to {window['end'][:19]}Z):")
     if not result["events"]:
         return [head, "  no events recorded for this key in the window (CloudTrail delivers within ~15 min)"], None
-    more = "" if result["complete"] else f" - stopped at {result['limit']}, there are more"
+    more = ("" if result["complete"] else
+            " - stopped before the function's time limit, there are more" if result.get("stopped") == "time" else
+            f" - stopped at {result['limit']}, there are more")
 
     def top(counts: dict, total: int | None = None) -> str:
         shown = ", ".join(f"{k} ({v})" for k, v in list(counts.items())[:10])
@@ -118,8 +123,11 @@ def key_report(item: dict, config: dict) -> dict:
             act_now += [todo] if todo else []
     activity, todo = activity_lines(item.get("activity"))
     act_now += [todo] if todo else []
-    changed = any(isinstance(item.get(s), dict) and item[s].get("changed") for s in STEPS)
+    retried = isinstance(disable, dict) and bool(disable.get("afterRetry"))
+    changed = retried or any(isinstance(item.get(s), dict) and item[s].get("changed") for s in STEPS)
     status = disable.get("status") if isinstance(disable, dict) else None
+    if retried:
+        status = "inactive"
     return {"accessKeyId": key, "user": user, "failed": bool(act_now), "changed": changed, "keyStatus": status,
             "done": done, "activityText": activity, "actNow": act_now,
             "steps": {s: item.get(s) for s in STEPS if s in item}}
@@ -139,6 +147,7 @@ def subject_for(outcome: str, keys: list[dict], action: str) -> str:
         k = keys[0]
         text = {"deactivated": f"exposed key deactivated: {who(k)}", "deleted": f"exposed key deleted: {who(k)}",
                 "already-inactive": f"exposed key already inactive, nothing changed: {who(k)}",
+                "inactive": f"exposed key inactive: {who(k)}",
                 "not-found": f"exposed key not found: {k['accessKeyId']}"}.get(k["keyStatus"], f"key {who(k)}")
     else:
         text = (f"{len(keys)} exposed keys already disabled, nothing changed" if outcome == "unchanged" else
@@ -152,7 +161,8 @@ def compose(state: dict, execution: str, config: dict) -> dict:
     detail = state.get("detail") if isinstance(state.get("detail"), dict) else {}
     code = detail.get("eventTypeCode", "?")
     keys = [key_report(item, config) for item in state.get("keys") or []]
-    if not keys or any(k["failed"] for k in keys):
+    unhandled = not_handled(state)
+    if not keys or unhandled or any(k["failed"] for k in keys):
         outcome = "failed"
     elif not any(k["changed"] for k in keys):
         outcome = "unchanged"
@@ -164,7 +174,7 @@ def compose(state: dict, execution: str, config: dict) -> dict:
              f"account {state.get('account', '?')}.", ""]
     if outcome == "failed":
         lines += ["ACT NOW - the automated response did NOT complete:"]
-        lines += [f"  * {todo}" for k in keys for todo in k["actNow"]] or [
+        lines += [f"  * {todo}" for k in keys for todo in k["actNow"]] + [f"  * {todo}" for todo in unhandled] or [
             "  * the event names no access key: open it in the AWS Health Dashboard and disable the key by hand"]
         lines.append("")
     elif outcome == "unchanged":
@@ -186,12 +196,30 @@ def compose(state: dict, execution: str, config: dict) -> dict:
                           "id": state.get("id"), "account": state.get("account")},
                 "config": config,
                 "keys": [{"accessKeyId": k["accessKeyId"], "user": k["user"], "keyStatus": k["keyStatus"],
-                          "changed": k["changed"], "actNow": k["actNow"], **k["steps"]} for k in keys]}
+                          "changed": k["changed"], "actNow": k["actNow"], **k["steps"]} for k in keys],
+                "notHandled": unhandled}
     message = "\n".join(lines) + f"\n\n{JSON_MARKER}\n" + json.dumps(document, indent=1, default=str)
-    cause = "; ".join(f"{k['accessKeyId']}: {t}" for k in keys for t in k["actNow"]) or "no access key in the event"
+    cause = "; ".join([*(f"{k['accessKeyId']}: {t}" for k in keys for t in k["actNow"]), *unhandled]
+                      ) or "no access key in the event"
     return {"subject": subject_for(outcome, keys, config["action"]), "message": message, "outcome": outcome,
             "failed": outcome == "failed", "cause": cause[:1000] if outcome == "failed" else "",
             "accessKeyIds": ",".join(k["accessKeyId"] for k in keys) or "none"}
+
+
+def not_handled(state: dict) -> list[str]:
+    """Act-now lines for what the event names that no step acted on: entities that are not access key ids, and
+    keys beyond the per-event bound (validate.py)."""
+    todo = [f"affected entity {r.get('entity')}: {r.get('reason')}" for r in state.get("rejected") or []
+            if isinstance(r, dict)]
+    more = (state.get("rejectedTotal") or 0) - len(todo)
+    if more > 0:
+        todo.append(f"{more} more affected entities are not access key ids: read the event in the AWS Health Dashboard")
+    unhandled, total = state.get("unhandled") or [], state.get("unhandledTotal") or 0
+    if total:
+        todo.append(f"{total} more access keys were NOT disabled (at most {len(state.get('accessKeys') or [])} per "
+                    f"event): disable them by hand: {', '.join(map(str, unhandled))}"
+                    + (f" and {total - len(unhandled)} more listed in the event" if total > len(unhandled) else ""))
+    return todo
 
 
 def config_from_env() -> dict:

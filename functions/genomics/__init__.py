@@ -1,1 +1,2 @@
-"""Genomics pipeline: validate the execution input and plan each sample's four AWS Batch jobs."""
+"""Genomics pipeline: validate an execution input or samplesheet and plan each sample's four AWS Batch jobs
+(plan.py), then report what became of every sample and judge the cohort (report.py)."""

@@ -1,12 +1,20 @@
 """Each sample's four Batch jobs: the seed's per-tool commands, on this stack's own queues and job definitions."""
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
+from typing import Callable
 
-from .sample import TOOLS, Sample, S3Uri
+from .sample import MAX_KEY_BYTES, TOOLS, S3Uri, Sample
 
 # The seed's queue for each tool: alignment and variant calling high, annotation and QC low.
 DEFAULT_QUEUES = {"isaac": "high", "strelka": "high", "snpEff": "low", "samtoolsStats": "low"}
+# ECS (which runs Batch jobs) allows 8,192 characters of container overrides, JSON included; Step Functions adds
+# an environment variable to them, so a command may take a little less.
+MAX_COMMAND_CHARS = 8000
+# Done markers live under <resultsS3Path>/_opsflows/done/<sampleId>/<fingerprint>.json (resume reads them).
+DONE_FOLDER = "_opsflows/done"
 
 
 @dataclass(frozen=True)
@@ -81,18 +89,48 @@ def commands(sample: Sample) -> tuple[dict[str, list[str]], dict[str, str]]:
     return built, {"bam": bam, "vcf": vcf, "annotatedVcf": annotated, "bamStats": stats}
 
 
-def plan(sample: Sample, batch: BatchResources, problems: list[str], where: str = "") -> dict:
-    """What the state machine submits for one sample: per tool the job name, queue, definition and command.
-    A jobQueue/jobDefinition that is not this stack's is added to `problems` (prefixed with `where`)."""
+def plan(sample: Sample, batch: BatchResources, add: Callable[[str, str], None]) -> dict | None:
+    """What the state machine submits for one sample: per tool the job name, queue, definition and command; the
+    outputs; where its done marker goes and the fingerprint that marker records (resume). A problem (a
+    jobQueue/jobDefinition not this stack's, a command or key too long for Batch or S3) is given to
+    `add(field, message)` and the sample gets no plan."""
     built, outputs = commands(sample)
-    jobs = {}
+    jobs, ok = {}, True
     for tool in TOOLS:
         chosen = sample.tools[tool]
         try:
             queue, definition = batch.queue(tool, chosen.job_queue), batch.definition(tool, chosen.job_definition)
         except ValueError as exc:
-            problems.append(f"{where}{exc}")
+            field_name, _, message = str(exc).partition(": ")
+            add(field_name, message)
+            ok = False
+            continue
+        size = len(json.dumps({"command": built[tool]}))
+        if size > MAX_COMMAND_CHARS:
+            add(tool, f"its command would be {size} characters of JSON{{label}}; a Batch job's container overrides "
+                      f"hold at most {MAX_COMMAND_CHARS} (shorten cmdArgs or the paths)")
+            ok = False
             continue
         jobs[tool] = {"name": f"{tool}-{sample.sample_id}", "queue": queue, "definition": definition,
                       "command": built[tool]}
-    return {"sampleId": sample.sample_id, "outputs": outputs, "jobs": jobs}
+    longest = max(len(path.split("/", 3)[3].encode()) for path in outputs.values())
+    if longest > MAX_KEY_BYTES:
+        add("resultsS3Path", f"got {str(sample.results)!r}{{label}}; the outputs' keys would be {longest} bytes, "
+                             f"S3 keys are at most {MAX_KEY_BYTES}")
+        ok = False
+    if not ok:
+        return None
+    fingerprint = hashlib.sha256(json.dumps({t: [j["definition"], j["command"]] for t, j in jobs.items()},
+                                            sort_keys=True).encode()).hexdigest()[:20]
+    return {"sampleId": sample.sample_id, "outputs": outputs, "jobs": jobs, "fingerprint": fingerprint,
+            "done": {"bucket": sample.results.bucket, "key": done_marker(sample.results, sample.sample_id, fingerprint)}}
+
+
+def done_prefix(results: S3Uri) -> str:
+    """Where the done markers of samples written under `results` are (one listing finds them all)."""
+    return f"{results.prefix()}{DONE_FOLDER}/"
+
+
+def done_marker(results: S3Uri, sample_id: str, fingerprint: str) -> str:
+    """The key the pipeline writes once all four jobs of a sample SUCCEEDED with this exact plan."""
+    return f"{done_prefix(results)}{sample_id}/{fingerprint}.json"

@@ -50,14 +50,16 @@ class _Phase:
 
     def __init__(self, cloud: LocalCloud):
         self.cloud = cloud
-        self._executions = {e.execution_arn for e in cloud._all_executions()}   # (histories are read at the end)
+        # ARNs only: reading every earlier execution's history at every phase made a catalogue quadratic.
+        self._executions = {e.execution_arn for e in cloud._all_executions()}
         self._alerts = len(cloud.alerts())
         self._calls = Counter(cloud.metrics.api_calls)
 
     def end(self) -> "_Phase":
         self.cloud.run_until_idle()
-        new = [e for e in self.cloud._all_executions() if e.execution_arn not in self._executions]
-        self.executions = [self.cloud.execution(e.execution_arn) for e in sorted(new, key=lambda e: e.start_date)]
+        self.executions = [self.cloud.execution(e.execution_arn) for e in
+                           sorted(self.cloud._all_executions(), key=lambda e: e.start_date)
+                           if e.execution_arn not in self._executions]
         self.alerts = self.cloud.alerts()[self._alerts:]
         self.calls = Counter(self.cloud.metrics.api_calls) - self._calls
         return self

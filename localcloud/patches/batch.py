@@ -20,6 +20,9 @@ Injected job faults (`batch.Job@isaac=SpotReclaimed:1`, localcloud.faults) fail 
 reason, and the job definition's retry strategy decides as Batch does: `evaluateOnExit` conditions in order
 (`onStatusReason`/`onReason` globs, `onExitCode`), the first match's action; none matching retries; at most
 `attempts` attempts in all. Each failed attempt stays in the job's `attempts` with its status reason.
+
+DescribeJobs finds the jobs asked for by id, as Batch does; moto scans its whole job table for every call, which
+makes a cohort's status checks quadratic (10,000 samples are 40,000 jobs).
 """
 from __future__ import annotations
 
@@ -185,7 +188,10 @@ def apply() -> None:
                     if held[1] <= 0:
                         del _HELD[held[0].job_id]
                         held[0]._mark_stopped(success=True)
-        return original_describe(self, jobs)
+        if jobs is None:
+            return original_describe(self, jobs)
+        found = (self._jobs.get(str(ref).rsplit("/", 1)[-1]) for ref in jobs)
+        return [job.describe() for job in found if job is not None]
 
     def reset(self: BatchBackend) -> None:
         clear()

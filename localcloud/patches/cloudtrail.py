@@ -8,12 +8,20 @@ moto 5.2.5: no `lookup_events` at all (NotImplementedError), and nothing records
 
 Here: tests and scenarios seed events per account and region with `seed_events` (built with `event`), and
 LookupEvents serves them with AWS's filtering, ordering, paging and validation errors.
+
+Quota. AWS: LookupEvents is limited to 2 requests per second per account per Region (not adjustable); beyond it
+the call fails with ThrottlingException ("Rate exceeded"), which the SDK retries with backoff. moto: no limit.
+Here: a token bucket per account and Region (2 tokens, refilled at 2 per second) on the local cloud's one clock
+(simulated seconds, localcloud.clock); `lookup_stats` counts the requests served and refused. The clock runs
+the local cloud's own work too (about 2.5 ms a request, 2.5 simulated seconds at the default scale of 0.001), so
+the quota bites at scales where that work is small next to half a second (LOCALCLOUD_TIME_SCALE >= ~0.01).
 """
 from __future__ import annotations
 
 import base64
 import hashlib
 import json
+import threading
 import uuid
 from datetime import datetime, timezone
 from typing import Any, Iterable, Sequence
@@ -22,6 +30,8 @@ from moto.cloudtrail.models import cloudtrail_backends
 from moto.cloudtrail.responses import CloudTrailResponse
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.exceptions import JsonRESTError
+
+from .. import clock
 
 ATTRIBUTES = {  # LookupAttribute key -> how an event matches it
     "EventId": lambda e, v: e["EventId"] == v,
@@ -34,7 +44,11 @@ ATTRIBUTES = {  # LookupAttribute key -> how an event matches it
     "ResourceName": lambda e, v: any(r.get("ResourceName") == v for r in e.get("Resources", [])),
 }
 MAX_RESULTS = 50
-_STORE = "_opsflows_lookup_events"       # attribute on moto's backend: cleared whenever moto resets
+RATE_PER_SECOND = 2.0                    # LookupEvents quota per account per Region
+BURST = 2.0
+_STORE = "_opsflows_lookup_events"       # attributes on moto's backend: cleared whenever moto resets
+_QUOTA = "_opsflows_lookup_quota"
+_LOCK = threading.Lock()
 
 
 class _Error(JsonRESTError):
@@ -89,7 +103,47 @@ def _token(query: str, offset: int) -> str:
     return base64.urlsafe_b64encode(json.dumps({"q": query, "o": offset}).encode()).decode()
 
 
+class _Quota:
+    """A token bucket: BURST requests at once, RATE_PER_SECOND sustained, on simulated time."""
+
+    def __init__(self) -> None:
+        self.tokens, self.at = BURST, clock.elapsed()
+        self.requests = self.throttled = 0
+
+    def take(self) -> bool:
+        now = clock.elapsed()
+        if now < self.at:                # the clock restarted (a new cloud, or another scale)
+            self.at = now
+        self.tokens = min(BURST, self.tokens + (now - self.at) * RATE_PER_SECOND)
+        self.at = now
+        self.requests += 1
+        if self.tokens < 1:
+            self.throttled += 1
+            return False
+        self.tokens -= 1
+        return True
+
+
+def _quota(account_id: str, region: str) -> _Quota:
+    backend = cloudtrail_backends[account_id][region]
+    with _LOCK:
+        if not hasattr(backend, _QUOTA):
+            setattr(backend, _QUOTA, _Quota())
+        return getattr(backend, _QUOTA)
+
+
+def lookup_stats(region: str = "us-east-1", account_id: str = DEFAULT_ACCOUNT_ID) -> dict[str, int]:
+    """LookupEvents requests that reached the quota in that account and Region, and how many it refused."""
+    quota = _quota(account_id, region)
+    return {"requests": quota.requests, "throttled": quota.throttled}
+
+
 def lookup_events(self: CloudTrailResponse) -> str:
+    quota = _quota(self.current_account, self.region)
+    with _LOCK:
+        allowed = quota.take()
+    if not allowed:
+        raise _Error("ThrottlingException", "Rate exceeded")
     attributes = self._get_param("LookupAttributes") or []
     if len(attributes) > 1:
         raise _Error("InvalidLookupAttributesException", "You can specify only one lookup attribute.")

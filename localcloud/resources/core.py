@@ -99,6 +99,18 @@ def function(c: Created) -> tuple[str, dict]:
                         qualifiedArn=f"{made['FunctionArn']}:$LATEST", version="$LATEST")
 
 
+@creates("aws:lambda/permission:Permission")
+def lambda_permission(c: Created) -> tuple[str, dict]:
+    statement_id = c.inputs.get("statementId") or c.physical_name(100)
+    params: dict[str, Any] = dict(FunctionName=c.inputs["function"], StatementId=statement_id,
+                                  Action=c.inputs["action"], Principal=c.inputs["principal"])
+    for wire, api in (("sourceArn", "SourceArn"), ("sourceAccount", "SourceAccount")):
+        if c.inputs.get(wire):
+            params[api] = c.inputs[wire]
+    _client("lambda", c).add_permission(**params)
+    return f"{c.inputs['function']}/{statement_id}", _state(c, statementId=statement_id)
+
+
 @creates("aws:sfn/stateMachine:StateMachine")
 def state_machine(c: Created) -> tuple[str, dict]:
     name = c.physical_name(80)

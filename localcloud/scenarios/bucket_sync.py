@@ -26,9 +26,57 @@ def seed(bucket: str, objects: dict[str, bytes] | Iterable[tuple[str, bytes]]) -
         backend.put_object(bucket, key, body)
 
 
+def put_inventory(cloud: Any, bucket: str, source: str, fmt: str = "CSV", *, files: int = 2,
+                  taken: int = 1_700_000_000_000, leave_out: Iterable[str] = ()) -> str:
+    """An S3 Inventory report of `source` (current versions, Key/Size/ETag/IsLatest) as S3 writes it: data files
+    (CSV.gz with URL-encoded keys, or Parquet) and a manifest.json in `bucket`; returns the manifest's s3:// URI.
+    `leave_out`: keys the report does not list (written after it was taken)."""
+    import gzip
+    import hashlib
+    import io
+    import json
+    from urllib.parse import quote_plus
+
+    skip = set(leave_out)
+    rows = [o for page in cloud.client("s3").get_paginator("list_objects_v2").paginate(Bucket=source)
+            for o in page.get("Contents", []) if o["Key"] not in skip]
+    rows = rows[::-1]                                   # S3 promises no order inside a report
+    prefix = f"inventory/{source}/all/2026-01-01T01-00Z"
+    entries = []
+    for n in range(files):
+        part = rows[n::files]
+        if fmt == "CSV":
+            text = "".join(f'"{source}","{quote_plus(o["Key"])}","{o["Size"]}","{o["ETag"].strip(chr(34))}","true"\n'
+                           for o in part)
+            body, key = gzip.compress(text.encode()), f"inventory/{source}/all/data/{n:04d}.csv.gz"
+        else:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+            table = pa.table({"bucket": [source] * len(part), "key": [o["Key"] for o in part],
+                              "size": pa.array([o["Size"] for o in part], pa.int64()),
+                              "e_tag": [o["ETag"].strip('"') for o in part], "is_latest": [True] * len(part)})
+            out = io.BytesIO()
+            pq.write_table(table, out, compression="snappy")
+            body, key = out.getvalue(), f"inventory/{source}/all/data/{n:04d}.parquet"
+        cloud.client("s3").put_object(Bucket=bucket, Key=key, Body=body)
+        entries.append({"key": key, "size": len(body), "MD5checksum": hashlib.md5(body).hexdigest()})
+    schema = ("Bucket, Key, Size, ETag, IsLatest" if fmt == "CSV" else
+              "message s3.inventory { required binary bucket (STRING); required binary key (STRING); "
+              "optional int64 size; optional binary e_tag (STRING); optional boolean is_latest; }")
+    manifest = {"sourceBucket": source, "destinationBucket": f"arn:aws:s3:::{bucket}", "version": "2016-11-30",
+                "creationTimestamp": str(taken), "fileFormat": fmt, "fileSchema": schema, "files": entries}
+    cloud.client("s3").put_object(Bucket=bucket, Key=f"{prefix}/manifest.json", Body=json.dumps(manifest).encode())
+    return f"s3://{bucket}/{prefix}/manifest.json"
+
+
 def keys(cloud: Any, bucket: str, region: str = "us-west-2") -> list[str]:
     pages = cloud.client("s3", region).get_paginator("list_objects_v2").paginate(Bucket=bucket)
     return [o["Key"] for page in pages for o in page.get("Contents", [])]
+
+
+def etags(cloud: Any, bucket: str, region: str = "us-west-2") -> dict[str, str]:
+    pages = cloud.client("s3", region).get_paginator("list_objects_v2").paginate(Bucket=bucket)
+    return {o["Key"]: o["ETag"] for page in pages for o in page.get("Contents", [])}
 
 
 def body(cloud: Any, bucket: str, key: str) -> bytes:
@@ -52,9 +100,21 @@ def bucket_sync(play: Play) -> None:
     s3.put_object(Bucket=DESTINATION, Key="drafts/old.html", Body=b"gone")             # orphans
     s3.put_object(Bucket=DESTINATION, Key="posts/removed.html", Body=b"gone")
     unchanged_before = s3.head_object(Bucket=DESTINATION, Key="style.css")["LastModified"]
+    source_before, destination_before = etags(cloud, SOURCE), etags(cloud, DESTINATION)
+    orphans = ["drafts/old.html", "posts/removed.html"]
 
     first = cloud.execution(_run(cloud, machine, {"source": SOURCE, "destination": DESTINATION}))
     out = first["output"] or {}
+    after = etags(cloud, DESTINATION)
+    play.invariant("the source is never written", etags(cloud, SOURCE) == source_before, etags(cloud, SOURCE))
+    not_copied = [k for k, v in source_before.items() if after.get(k) != v]
+    play.invariant("no orphan is deleted unless every copy succeeded",
+                   not not_copied or all(o in after for o in orphans), {"not copied": not_copied, "left": after})
+    gone = set(destination_before) - set(after)
+    play.invariant("only orphans are ever deleted from the destination", gone <= set(orphans), sorted(gone))
+    play.invariant("a failed run published exactly one alert, a succeeded one none",
+                   len([a for a in cloud.alerts() if first["arn"] in a["message"]]) == (first["status"] == "FAILED"),
+                   cloud.alerts())
     play.check("the sync SUCCEEDED", first["status"] == "SUCCEEDED", f"{first['error']}: {first['cause']}")
     play.check("copied 2 (new + changed), skipped 1 unchanged, deleted 2 orphans",
                (out.get("copied"), out.get("skippedUnchanged"), out.get("deleted")) == (2, 1, 2), out)

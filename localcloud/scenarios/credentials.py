@@ -29,6 +29,8 @@ def credentials(play: Play) -> None:
     iam = cloud.client("iam", REGION)
     iam.create_user(UserName="svc-deploy")
     exposed, other = (iam.create_access_key(UserName="svc-deploy")["AccessKey"]["AccessKeyId"] for _ in range(2))
+    iam.create_user(UserName="svc-backup")
+    bystander = iam.create_access_key(UserName="svc-backup")["AccessKey"]["AccessKeyId"]
     now = datetime.now(timezone.utc)
     calls = [("ListBuckets", "s3.amazonaws.com", True, ()), ("GetObject", "s3.amazonaws.com", True,
                                                              (("AWS::S3::Object", "backups/db.dump"),)),
@@ -49,12 +51,21 @@ def credentials(play: Play) -> None:
     runs = cloud.executions(machine)
     play.check("one execution, SUCCEEDED", [r["status"] for r in runs] == ["SUCCEEDED"],
                [(r["status"], r["error"], r["cause"]) for r in runs])
-    keys = {k["AccessKeyId"]: k["Status"] for k in iam.list_access_keys(UserName="svc-deploy")["AccessKeyMetadata"]}
+    keys = {k["AccessKeyId"]: k["Status"] for user in ("svc-deploy", "svc-backup")
+            for k in iam.list_access_keys(UserName=user)["AccessKeyMetadata"]}
     play.check("the exposed key is inactive (kept for forensics)", keys.get(exposed) == "Inactive", keys)
-    play.check("the user's other key is untouched", keys.get(other) == "Active", keys)
-    play.state(f"IAM: svc-deploy {exposed} {keys.get(exposed)}, {other} {keys.get(other)}")
+    play.invariant("no access key other than the exposed one changed (the user's other key, another user's key)",
+                   keys.get(other) == keys.get(bystander) == "Active", keys)
+    play.invariant("the exposed key is kept (action deactivate never deletes it)", exposed in keys, keys)
+    play.invariant("another user's policies are untouched", not iam.list_attached_user_policies(
+        UserName="svc-backup")["AttachedPolicies"] and not iam.list_user_policies(UserName="svc-backup")["PolicyNames"])
+    play.state(f"IAM: svc-deploy {exposed} {keys.get(exposed)}, {other} {keys.get(other)}; "
+               f"svc-backup {bystander} {keys.get(bystander)}")
 
     alerts = cloud.alerts()[alerts_before:]
+    home = play.output("primary", "alertTopicArn")
+    play.invariant("every alert reached the stack's alert topic (alertTopicArn), whatever the response's region",
+                   all(a["topic"] == home for a in alerts), [(a["topic"], a["subject"]) for a in alerts])
     play.check("exactly one alert", len(alerts) == 1, [a["subject"] for a in alerts])
     if alerts:
         alert = alerts[0]
@@ -70,3 +81,5 @@ def credentials(play: Play) -> None:
         play.state(f"SNS: \"{alert['subject']}\" ({len(alert['message'])} characters, text + JSON)")
     pages = cloud.metrics.api_calls.get("cloudtrail.LookupEvents", 0)
     play.check(f"CloudTrail read in {-(-EVENTS // 50)} pages", pages == -(-EVENTS // 50), pages)
+    quota = cloudtrail.lookup_stats(REGION)
+    play.check("LookupEvents never over its quota (2 requests/s)", quota["throttled"] == 0, quota)

@@ -11,7 +11,7 @@ from moto import mock_aws
 
 from bucket_sync import copy, delete, scan, validate
 from bucket_sync.model import BucketNotAllowed, BucketNotFound, InvalidSyncInput, OverlappingLocations, SyncRequest
-from bucket_sync.s3 import s3 as sync_client
+from bucket_sync.s3 import copy_client, s3 as sync_client
 from bucket_sync.state import ScanState, TooManyDeletes
 from localcloud import patches
 from localcloud.scenarios.bucket_sync import seed
@@ -41,11 +41,12 @@ def requests():
 
     def count(model, **_):
         counted[model.name] += 1
-    for region in (REGION, OTHER):
-        sync_client(region).meta.events.register("before-call.s3.*", count)
+    clients = [make(region) for region in (REGION, OTHER) for make in (sync_client, copy_client)]
+    for c in clients:
+        c.meta.events.register("before-call.s3.*", count)
     yield counted
-    for region in (REGION, OTHER):
-        sync_client(region).meta.events.unregister("before-call.s3.*", count)
+    for c in clients:
+        c.meta.events.unregister("before-call.s3.*", count)
 
 
 def request(**kw) -> SyncRequest:
@@ -141,7 +142,7 @@ def test_copy_keeps_metadata_content_type_and_tags(aws):
     etags = {k: aws.head_object(Bucket="src", Key=k)["ETag"].strip('"') for k in ("a b+c%d?é", "empty")}
     out = copy.copy_batch(request(), [[k, 5 if k != "empty" else 0, etags[k], 0] for k in etags],
                           threshold=5 * MIB, part_size=5 * MIB)
-    assert out == {"copied": 2, "bytes": 5, "skipped": 0, "failed": 0, "notAttempted": 0, "failures": []}
+    assert out == {"copied": 2, "bytes": 5, "skipped": 0, "failed": 0, "notAttempted": 0, "stale": 0, "failures": []}
     head = aws.head_object(Bucket="dst", Key="a b+c%d?é")
     assert (head["ContentType"], head["Metadata"], head["CacheControl"]) == ("text/plain", {"owner": "web"},
                                                                            "max-age=60")
@@ -206,7 +207,7 @@ def test_access_denied_stops_the_batch(aws, monkeypatch):
     seed("src", ((f"k{i}", b"x") for i in range(20)))
     etag = aws.head_object(Bucket="src", Key="k0")["ETag"].strip('"')
     monkeypatch.setattr(copy, "OBJECT_THREADS", 1)
-    client = sync_client(REGION)
+    client = copy_client(REGION)
 
     def deny(params, **_):
         from botocore.exceptions import ClientError
@@ -235,3 +236,14 @@ def test_delete_uses_batches_of_1000_and_refuses_foreign_manifests(aws, requests
     with pytest.raises(delete.RefusedDelete, match="not of s3://dst/"):
         delete.delete_orphans(request(), "runs/r/orphans/000001.json")
     assert keys(aws, "dst") == ["keep"]
+
+
+def test_delete_refuses_keys_inside_the_source_even_for_a_request_that_got_past_validation(aws):
+    aws.put_object(Bucket="dst", Key="live/page", Body=b"p")
+    from bucket_sync.model import Location
+    crossed = SyncRequest(Location("dst", "live/", REGION), Location("dst", "", REGION))    # never validated
+    aws.put_object(Bucket=STATE, Key="runs/r/orphans/000009.json", Body=json.dumps(
+        {"destination": {"bucket": "dst", "prefix": ""}, "keys": ["live/page"]}))
+    with pytest.raises(delete.RefusedDelete, match="inside the source"):
+        delete.delete_orphans(crossed, "runs/r/orphans/000009.json")
+    assert keys(aws, "dst") == ["live/page"]

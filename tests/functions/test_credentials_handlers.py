@@ -6,13 +6,15 @@ from datetime import datetime, timedelta, timezone
 
 import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from common import aws as common_aws
-from credentials import activity, disable, quarantine, report, revoke
-from localcloud import patches
+from credentials import activity, disable, notify, quarantine, report, revoke, validate
+from localcloud import clock, patches
 from localcloud.patches import cloudtrail
+from localcloud.runtime import HANDLER_TIME
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -23,6 +25,9 @@ NOW = datetime.now(timezone.utc)
 def iam(monkeypatch):
     monkeypatch.setenv("AWS_REGION", REGION)
     monkeypatch.setattr(activity, "BACKOFF_BASE_SECONDS", 0.0)
+    for module in (activity, disable):               # their waits on the local cloud's clock, as when deployed
+        monkeypatch.setattr(module, "time", HANDLER_TIME)
+    clock.install_sdk_backoff()
     patches.apply_all()          # CloudTrail LookupEvents, AWS's quarantine policy, ...
     common_aws._client.cache_clear()
     with mock_aws():
@@ -275,3 +280,186 @@ def test_report_of_a_repeat_delivery_says_nothing_changed():
 def test_report_without_keys_fails():
     out = report.compose(state(), "arn:exec", CONFIG)
     assert out["failed"] and "no access key in the event - act now" in out["subject"]
+
+
+# --- IAM's eventual consistency, a retried disable ----------------------------------------------------------
+
+def test_a_single_no_such_entity_does_not_leave_a_live_key_active(iam, monkeypatch):
+    exposed, other = user_with_keys(iam, "alice")
+    monkeypatch.setenv("ACTION", "deactivate")
+    fail_calls("GetAccessKeyLastUsed", "NoSuchEntity", times=1)      # IAM not yet consistent
+    result = disable.handler({"accessKeyId": exposed}, None)
+    assert (result["status"], result["user"]) == ("deactivated", "alice")
+    assert statuses(iam, "alice") == {exposed: "Inactive", other: "Active"}
+
+
+@pytest.mark.parametrize("operation", ["ListAccessKeys", "UpdateAccessKey"])
+def test_iam_contradicting_itself_is_an_error_to_retry_not_a_missing_key(iam, monkeypatch, operation):
+    exposed, _ = user_with_keys(iam, "alice")
+    monkeypatch.setenv("ACTION", "deactivate")
+    fail_calls(operation, "NoSuchEntity", times=1)
+    with pytest.raises(Exception) as raised:
+        disable.handler({"accessKeyId": exposed}, None)
+    assert type(raised.value).__name__ == "KeyStateInconsistent" and "may still be active" in str(raised.value)
+    assert disable.handler({"accessKeyId": exposed}, None)["status"] == "deactivated"      # the retry
+
+
+def test_a_retried_disable_reports_the_key_its_timed_out_attempt_disabled(iam, monkeypatch):
+    (exposed,) = user_with_keys(iam, "alice", 1)
+    monkeypatch.setenv("ACTION", "deactivate")
+    disable.handler({"accessKeyId": exposed, "attempt": 0}, None)               # ran, then "timed out"
+    again = disable.handler({"accessKeyId": exposed, "attempt": 1}, None)
+    assert (again["status"], again["afterRetry"]) == ("already-inactive", True)
+    out = report.compose(state({"accessKeyId": exposed, "disable": again, "activity": {"skipped": "n/a"}}),
+                         "arn:exec", {**CONFIG, "quarantine": False})
+    assert out["outcome"] == "contained" and out["subject"] == f"opsflows SECURITY: exposed key inactive: {exposed} (alice)"
+    assert "earlier attempt (which timed out) most likely deactivated it" in out["message"]
+
+
+# --- validate: the Health event ----------------------------------------------------------------------------
+
+def health(**detail) -> dict:
+    return {"id": "ev-1", "source": "aws.health", "account": ACCOUNT, "time": "2024-05-01T03:00:00Z",
+            "detail": {"service": "RISK", "eventTypeCode": "AWS_RISK_CREDENTIALS_EXPOSED", "eventArn": "arn:x",
+                       "affectedEntities": [{"entityValue": KEY}], **detail}}
+
+
+@pytest.mark.parametrize("event, problem", [
+    ([KEY], "the input is a list"),
+    ({"detail": {}}, "source is None, not 'aws.health'"),
+    ({"source": "aws.health"}, "detail is missing"),
+    (health(service="EC2"), "another service's Health event"),
+    (health(eventTypeCode="AWS_RISK_SOMETHING_NEW"), "'AWS_RISK_SOMETHING_NEW' is unknown"),
+    (health(affectedEntities=None), "affectedEntities is missing"),
+    (health(affectedEntities={"entityValue": KEY}), "affectedEntities is an object"),
+    (health(affectedEntities=[]), "affectedEntities is empty"),
+    (health(affectedEntities=[{"entityValue": "arn:aws:iam::123456789012:user/alice"}]), "is an ARN"),
+    (health(affectedEntities=[{"entityValue": "ASIAIOSFODNN7EXAMPLE"}]), "temporary (STS) key id"),
+    (health(affectedEntities=[{"entityValue": ""}, {"value": KEY}, "x" * 500]),
+     "affectedEntities[0] entityValue is an empty string, not an access key id; affectedEntities[1] has no "
+     "entityValue; affectedEntities[2] is a string"),
+    ({**health(), "time": "yesterday"}, "time is 'yesterday', not the event's ISO 8601 time"),
+])
+def test_an_event_no_step_can_act_on_is_refused_naming_the_problem(event, problem):
+    with pytest.raises(validate.InvalidHealthEvent) as raised:
+        validate.check_event(event, "2024-05-01T03:00:00Z")
+    assert problem in str(raised.value) and len(str(raised.value)) < 1000
+
+
+def test_validate_keeps_the_keys_once_and_names_what_it_cannot_act_on():
+    keys = [f"AKIA{i:016d}" for i in range(validate.MAX_KEYS + 3)]
+    event = health(affectedEntities=[{"entityValue": KEY}, {"entityValue": KEY}, {"entityValue": "alice"},
+                                     *({"entityValue": k} for k in keys)], eventDescription=["x" * 100_000])
+    del event["time"]
+    checked = validate.check_event(event, "2024-05-01T04:00:00.123Z")
+    assert [k["accessKeyId"] for k in checked["accessKeys"]] == [KEY, *keys[: validate.MAX_KEYS - 1]]
+    assert checked["duplicates"] == 1 and checked["time"] == "2024-05-01T04:00:00Z"
+    assert checked["unhandled"] == keys[validate.MAX_KEYS - 1:] and checked["rejected"][0]["entity"] == "'alice'"
+    assert len(json.dumps(checked)) < 5000                              # the 100 KB description is not carried on
+    out = report.compose({**checked, "keys": []}, "arn:exec", CONFIG)
+    assert out["failed"] and "4 more access keys were NOT disabled" in out["message"]
+    assert "affected entity 'alice': affectedEntities[2] entityValue 'alice' is not an IAM user access key id" in out["cause"]
+
+
+# --- notify: the alert topic of another region ----------------------------------------------------------------
+
+@pytest.fixture
+def topic(iam, monkeypatch):
+    """The stack's alert topic in us-west-2, a queue subscribed to it; the function runs in us-east-1."""
+    notify.sns.cache_clear()
+    sns, sqs = boto3.client("sns", region_name="us-west-2"), boto3.client("sqs", region_name="us-west-2")
+    arn = sns.create_topic(Name="alerts")["TopicArn"]
+    url = sqs.create_queue(QueueName="pager")["QueueUrl"]
+    sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
+    monkeypatch.setenv("TOPIC_ARN", arn)
+
+    def inbox() -> list[dict]:
+        return [json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])]
+    yield arn, inbox
+    notify.sns.cache_clear()
+
+
+def test_notify_publishes_to_the_topic_of_another_region_within_sns_limits(topic):
+    arn, inbox = topic
+    notify.handler({"Subject": "opsflows SECURITY: key d\u00e9activated\n" + "x" * 200, "Message": "\u00e9" * 300_000,
+                    "MessageAttributes": {"outcome": {"DataType": "String", "StringValue": "contained"},
+                                          "empty": {"DataType": "String", "StringValue": ""}}}, None)
+    (note,) = inbox()
+    assert note["TopicArn"] == arn and len(note["Subject"]) == 100 and note["Subject"].isascii()
+    assert "\n" not in note["Subject"] and note["MessageAttributes"] == {"outcome": {"Type": "String", "Value": "contained"}}
+    assert len(note["Message"].encode()) <= 256 * 1024 and note["Message"].endswith(notify.CUT_NOTE)
+
+
+def test_notify_forwards_the_regional_topics_notifications(topic):
+    arn, inbox = topic
+    notify.handler({"Records": [{"EventSource": "aws:sns", "Sns": {
+        "TopicArn": "arn:aws:sns:us-east-1:123456789012:credentials-alerts", "Subject": 'ALARM: "x" in US East',
+        "Message": '{"NewStateValue": "ALARM"}'}}]}, None)
+    (note,) = inbox()
+    assert (note["Subject"], note["Message"]) == ('ALARM: "x" in US East', '{"NewStateValue": "ALARM"}')
+    assert note["MessageAttributes"]["forwardedFrom"]["Value"] == "arn:aws:sns:us-east-1:123456789012:credentials-alerts"
+
+
+def test_notify_refuses_an_alert_without_a_message(topic):
+    with pytest.raises(notify.InvalidAlert):
+        notify.handler({"Subject": "x"}, None)
+
+
+# --- activity: LookupEvents' quota ------------------------------------------------------------------------
+
+def test_the_summary_keeps_lookup_events_under_its_quota(iam, monkeypatch):
+    """At a clock scale where the local cloud's own work is small next to the quota's half second, six pages in a
+    row would be throttled from the third on; paced, none is."""
+    monkeypatch.setenv("LOCALCLOUD_TIME_SCALE", "0.1")
+    clock.restart()
+    monkeypatch.setenv("ACTIVITY_REGIONS", REGION)
+    seed_activity(300)
+    before = cloudtrail.lookup_stats(REGION)
+    summary = activity.handler({"accessKeyId": KEY}, None)
+    after = cloudtrail.lookup_stats(REGION)
+    assert (summary["events"], summary["complete"], summary["lookups"]["pages"]) == (300, True, 6)
+    assert (after["requests"] - before["requests"], after["throttled"] - before["throttled"]) == (6, 0)
+
+
+def test_keys_of_one_event_share_the_quota_and_paging_stops_before_the_timeout(iam, monkeypatch):
+    assert activity.share(2, 4, 10) == 0.5 and activity.share(2, 4, 1) == 2 and activity.share(2, 4, None) == 2
+    monkeypatch.setenv("ACTIVITY_REGIONS", REGION)
+    seed_activity(120)
+
+    class Ending:
+        left = [60_000, 60_000, 1_000]
+
+        def get_remaining_time_in_millis(self):
+            return self.left.pop(0) if len(self.left) > 1 else self.left[0]
+    summary = activity.handler({"accessKeyId": KEY}, Ending())
+    assert (summary["events"], summary["complete"], summary["stopped"]) == (100, False, "time")
+    assert "stopped before the function's time limit" in "\n".join(report.activity_lines(summary)[0])
+
+
+def test_lookup_events_refuses_more_than_two_requests_a_second(iam, monkeypatch):
+    """The local cloud's model of the quota, on the one clock (at a scale where a request costs ~0.01 s of it)."""
+    monkeypatch.setenv("LOCALCLOUD_TIME_SCALE", "0.1")
+    clock.restart()
+    trail = boto3.client("cloudtrail", region_name="eu-west-1", config=Config(retries={"mode": "standard", "total_max_attempts": 1}))
+    lookup = {"LookupAttributes": [{"AttributeKey": "AccessKeyId", "AttributeValue": KEY}]}
+    trail.lookup_events(**lookup)
+    trail.lookup_events(**lookup)                      # a burst of two is allowed
+    with pytest.raises(ClientError) as raised:
+        trail.lookup_events(**lookup)
+    assert (raised.value.response["Error"]["Code"], raised.value.response["Error"]["Message"]) == (
+        "ThrottlingException", "Rate exceeded")
+    clock.sleep(0.5)                                   # one request's worth refills in half a second
+    trail.lookup_events(**lookup)
+    assert cloudtrail.lookup_stats("eu-west-1") == {"requests": 4, "throttled": 1}
+
+
+def test_a_contained_key_with_entities_no_step_could_act_on_still_fails_the_report():
+    item = {"accessKeyId": KEY, "disable": {"user": "alice", "status": "deactivated", "was": "Active", "changed": True},
+            "activity": {"skipped": "n/a"}}
+    rejected = {"entity": "'arn:aws:iam::123456789012:user/bob'", "reason": "affectedEntities[1] entityValue "
+                "'arn:aws:iam::123456789012:user/bob' is an ARN, not an access key id (AKIA...)"}
+    out = report.compose({**state(item), "rejected": [rejected], "rejectedTotal": 1}, "arn:exec",
+                         {**CONFIG, "quarantine": False})
+    assert out["failed"] and out["subject"] == "opsflows SECURITY FAILED: response incomplete - act now"
+    assert "DEACTIVATED (was Active)" in out["message"] and "is an ARN, not an access key id" in out["cause"]

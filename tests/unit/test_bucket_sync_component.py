@@ -103,7 +103,7 @@ def test_state_bucket_is_private_encrypted_tls_only_and_expires_manifests(primar
 
 def test_state_machine_fans_out_with_distributed_maps_and_continues_as_new(primary):
     states = asl(primary)["States"]
-    assert asl(primary)["StartAt"] == "Validate"
+    assert asl(primary)["StartAt"] == "Receive" and states["Receive"]["Next"] == "Validate"
     for name in ("CopyBatches", "DeleteOrphans"):
         m = states[name]
         assert m["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"

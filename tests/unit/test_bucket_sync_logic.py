@@ -103,6 +103,12 @@ def test_request_parsing_defaults_and_locations():
     ({"source": "src", "destination": "dst", "dryRun": "yes"}, InvalidSyncInput, "dryRun must be true or false"),
     ({"source": "src", "destination": "dst", "maxDeletes": -1}, InvalidSyncInput, "maxDeletes"),
     ({"source": "Not_A_Bucket", "destination": "dst"}, InvalidSyncInput, "not a valid S3 bucket name"),
+    ({"source": "arn:aws:s3:::src", "destination": "dst"}, InvalidSyncInput, "not an ARN"),
+    ({"source": "src", "destination": "dst", "prefix": "a/../b/"}, InvalidSyncInput, "segment"),
+    ({"source": "src", "destination": "dst", "prefix": "a\x00"}, InvalidSyncInput, "control character"),
+    ({"source": "src", "destination": "dst", "sourceInventory": "dst/manifest.json"}, InvalidSyncInput, "s3://"),
+    ({"source": "src", "destination": "dst/inv/", "sourceInventory": "s3://dst/inv/manifest.json"},
+     OverlappingLocations, "inside the destination"),
     ({"destination": "dst"}, InvalidSyncInput, "source must be a bucket name"),
     ("src", InvalidSyncInput, "must be a JSON object"),
 ])
@@ -124,3 +130,89 @@ def test_part_layout_reproduces_the_source_or_falls_back():
     huge = 6 * 1024**4
     ranges, _ = part_ranges(huge, None, None, MIN_PART)
     assert len(ranges) <= 10_000 and ranges[-1][1] == huge - 1
+
+
+# -- parallel listing: split points and ranges ---------------------------------------------------------------------
+
+import random  # noqa: E402
+
+from bucket_sync.keyspace import split_points  # noqa: E402
+from bucket_sync.merge import Side  # noqa: E402
+from bucket_sync.ranges import Range, split  # noqa: E402
+
+HOSTILE = ["a", "a\x7f", "a\x80", "a\uffff", "a\U0010FFFF", "ab", "b" * 1024, "日本/1", "日本/2", "same!", "same\"",
+           "k0999", "k1000", "../x", "", "\U0001F600/\U0001F600", "hot/0000001", "hot/0000002"]
+
+
+@pytest.mark.parametrize("lo, hi", [(None, None), ("a", None), ("a", "b"), ("hot/0000001", "hot/1"),
+                                    ("日本/1", None), ("same!", "same\""), ("k0999", "k1000")])
+@pytest.mark.parametrize("parts", [2, 5, 33])
+def test_split_points_lie_strictly_inside_the_range_in_order(lo, hi, parts):
+    sample = [k for k in HOSTILE if k and (lo is None or k > lo) and (hi is None or k <= hi)] or [lo or "a"]
+    points = split_points(lo, hi, parts, sample, span_start=None)
+    assert points == sorted(set(points)) and len(points) < parts
+    for p in points:
+        assert (lo is None or p > lo) and (hi is None or p < hi) and p
+        p.encode("utf-8")                                          # a StartAfter S3 accepts (no surrogates)
+
+
+def listing_of(keys: dict[str, Entry], calls: list):
+    """A fake bucket: pages of 3 after StartAfter, in code point order (= S3's UTF-8 binary order)."""
+    ordered = sorted(keys)
+
+    def pages(start_after):
+        rest = [keys[k] for k in ordered if start_after is None or k > start_after]
+        for i in range(0, max(len(rest), 1), 3):
+            calls.append(1)
+            yield rest[i:i + 3], i + 3 < len(rest)
+    return pages
+
+
+def classify_in_ranges(source: dict, destination: dict, rng_seed: int, budget: int):
+    """List the two fake buckets as the planner does: passes that stop between pages (carrying what they
+    fetched), ranges cut at random points (some equal to keys), until every range is done."""
+    rnd = random.Random(rng_seed)
+    calls: list = []
+    src, dst = listing_of(source, calls), listing_of(destination, calls)
+    ranges, ids, found = [Range.first()], iter(range(1, 10_000)), {"copy": [], "orphan": [], "same": 0}
+    while ranges:
+        rng = ranges.pop(rnd.randrange(len(ranges)))
+        scan = merge(rng.side("source", src(rng.after["source"])),
+                     rng.side("destination", dst(rng.after["destination"])), start_after=rng.cursor,
+                     stop=lambda p: p.pages_source + p.pages_destination >= budget)
+        rng.absorb(scan)
+        found["copy"] += [(c.entry.key, c.reason) for c in scan.copies]
+        found["orphan"] += [o.key for o in scan.orphans]
+        found["same"] += scan.unchanged
+        if rng.done:
+            continue
+        every = sorted({*source, *destination, "m", "\u00ff"})
+        inside = [k for k in every if k > (rng.cursor or "") and (rng.hi is None or k < rng.hi)]
+        points = sorted(set(rnd.sample(inside, min(len(inside), rnd.randint(0, 3)))))
+        ranges += split(rng, points, lambda: next(ids)) if points else [rng]
+    return {k: sorted(v) if isinstance(v, list) else v for k, v in found.items()}, len(calls)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_ranges_cut_anywhere_classify_every_key_exactly_once(seed):
+    rnd = random.Random(seed)
+    keys = [*HOSTILE[:-4], *(f"hot/{i:04d}" for i in range(40)), "x", "x\x00", "x\x01"]
+    source = {k: e(k, 1, "s") for k in keys if rnd.random() < 0.8}
+    destination = {k: e(k, 1, rnd.choice("sd")) for k in keys if rnd.random() < 0.7}
+    whole = classify(list(source.values()), list(destination.values()))
+    expected = {"copy": sorted((c.entry.key, c.reason) for c in whole.copies),
+                "orphan": sorted(o.key for o in whole.orphans), "same": whole.unchanged}
+    found, _ = classify_in_ranges(source, destination, seed, budget=rnd.choice([1, 2, 5]))
+    assert found == expected
+
+
+def test_a_split_hands_each_part_the_entries_already_fetched_inside_it():
+    rng = Range.first("a")
+    rng.carry = {"source": [["b", 1, "x"], ["d", 1, "x"], ["f", 1, "x"]], "destination": [["c", 1, "y"]]}
+    rng.after = {"source": "f", "destination": "c"}
+    low, high = split(rng, ["d"], lambda: 7)
+    assert (low.lo, low.hi, high.lo, high.hi, high.id) == ("a", "d", "d", None, 7)
+    assert [e[0] for e in low.carry["source"]] == ["b", "d"] and low.exhausted["source"]      # fetched past d
+    assert [e[0] for e in high.carry["source"]] == ["f"] and high.after["source"] == "f"
+    assert low.after["destination"] == "c" and not low.exhausted["destination"]
+    assert high.after["destination"] == "d" and high.carry["destination"] == []

@@ -11,6 +11,7 @@ import pytest
 from statelint.linter import Linter
 
 from components import credentials as component
+from components.alerts import AlertTopic, AlertTopicArgs
 from localcloud.deploy import PROJECT_ROOT
 from components.settings import CredentialResponseSettings, SettingsError, load
 
@@ -68,13 +69,21 @@ class Deployed:
         return json.loads(sm["definition"])
 
 
+HOME_TOPIC = f"arn:aws:sns:{HOME}:{ACCOUNT}:alerts-topic"         # the stack's alert topic (alertTopicArn)
+HOME_KEY = f"arn:aws:kms:{HOME}:{ACCOUNT}:alerts-key"
+
+
 def deploy(**overrides) -> Deployed:
     recorder = Recorder()
     pulumi.runtime.set_mocks(recorder, project="opsflows", stack="primary", preview=False)
     settings = replace(CredentialResponseSettings(), **overrides)
-    pulumi.runtime.test(lambda: component.CredentialResponse("credentials", component.CredentialResponseArgs(
-        settings=settings, alert_emails=("sec@example.com",))).state_machine_arn)()
-    return Deployed(recorder.resources)
+
+    def program():
+        alerts = AlertTopic("alerts", AlertTopicArgs(emails=("sec@example.com",)))
+        return component.CredentialResponse("credentials", component.CredentialResponseArgs(
+            settings=settings, alerts=alerts, home_region=HOME)).state_machine_arn
+    pulumi.runtime.test(program)()
+    return Deployed([r for r in recorder.resources if not r[1].startswith("alerts-")])
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +165,7 @@ def test_only_lookup_events_has_resource_star(default):
 
 def test_quarantine_and_revoke_exist_only_when_configured(default):
     names = {n for n, _ in default.of("aws:lambda/function:Function")}
-    assert names == {f"credentials-{f}-fn" for f in ("disable", "activity", "report")}
+    assert names == {f"credentials-{f}-fn" for f in ("validate", "disable", "activity", "report", "notify")}
     assert list(default.asl["States"]["ForEachKey"]["ItemProcessor"]["States"]) == [
         "DisableKey", "SummariseActivity", "KeyHandled"]
 
@@ -173,11 +182,67 @@ def test_quarantine_and_revoke_exist_only_when_configured(default):
          "Action": ["iam:GetAccessKeyLastUsed", "iam:GetUserPolicy", "iam:PutUserPolicy"]}]
 
 
-def test_workflow_role_invokes_only_its_functions_and_publishes_to_its_own_topic(default):
+def test_workflow_role_invokes_only_its_functions_and_publishes_nothing_itself(default):
     statements = {s["Sid"]: s for s in default.policy("credentials-flow")}
-    functions = {f"arn:aws:lambda:us-east-1:{ACCOUNT}:credentials-{f}-fn" for f in ("disable", "activity", "report")}
+    functions = {f"arn:aws:lambda:us-east-1:{ACCOUNT}:credentials-{f}-fn"
+                 for f in ("validate", "disable", "activity", "report", "notify")}
     assert set(statements["InvokeOwnFunctions"]["Resource"]) == functions | {f + ":*" for f in functions}
-    assert statements["PublishAlerts"]["Resource"] == [f"arn:aws:sns:us-east-1:{ACCOUNT}:credentials-alerts-topic"]
+    assert not [s for s in statements.values() if any(a.startswith(("sns:", "kms:")) for a in s["Action"])]
+
+
+# --- where the alerts go ---------------------------------------------------------------------------------
+
+def test_in_another_region_a_function_publishes_every_alert_to_the_stacks_alert_topic(default):
+    states = default.asl["States"]
+    notify = f"arn:aws:lambda:us-east-1:{ACCOUNT}:credentials-notify-fn"
+    publishers = {n for n, s in states.items() if s.get("Resource") == notify}
+    assert publishers == {"Alert", "NotifyFailure"}
+    assert not [n for n, s in states.items() if "sns:publish" in str(s.get("Resource"))]
+    assert all("TopicArn" not in states[n]["Parameters"] for n in publishers)
+    env = default.one("aws:lambda/function:Function", "credentials-notify-fn")["environment"]["variables"]
+    assert env["TOPIC_ARN"] == HOME_TOPIC
+    # sns:Publish on exactly the stack's alert topic, and the key that topic is encrypted with.
+    assert own_statements(default.policy("credentials-notify")) == [
+        {"Sid": "PublishAlerts", "Effect": "Allow", "Action": ["sns:Publish"], "Resource": [HOME_TOPIC]},
+        {"Sid": "EncryptAlerts", "Effect": "Allow", "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+         "Resource": [HOME_KEY]}]
+
+
+def test_the_regional_alarm_notifies_a_regional_topic_forwarded_home_by_the_same_function(default):
+    regional = f"arn:aws:sns:us-east-1:{ACCOUNT}:credentials-alerts-topic"
+    ((_, alarm),) = default.of("aws:cloudwatch/metricAlarm:MetricAlarm")
+    assert alarm["alarmActions"] == [regional] and alarm["region"] == "us-east-1"
+    ((_, subscription),) = default.of("aws:sns/topicSubscription:TopicSubscription")
+    assert (subscription["topic"], subscription["protocol"], subscription["endpoint"]) == (
+        regional, "lambda", f"arn:aws:lambda:us-east-1:{ACCOUNT}:credentials-notify-fn")
+    ((_, permission),) = default.of("aws:lambda/permission:Permission")
+    assert (permission["principal"], permission["sourceArn"], permission["action"]) == (
+        "sns.amazonaws.com", regional, "lambda:InvokeFunction")
+    assert {t for t, _, i in default.resources if t == "aws:sns/topic:Topic"} == {"aws:sns/topic:Topic"}
+
+
+def test_in_the_stacks_own_region_the_states_publish_and_there_is_no_second_path():
+    local = deploy(region=HOME)
+    states = local.asl["States"]
+    assert {n for n, s in states.items() if s.get("Resource") == "arn:aws:states:::sns:publish"} == {
+        "Alert", "NotifyFailure"}
+    assert {states[n]["Parameters"]["TopicArn"] for n in ("Alert", "NotifyFailure")} == {HOME_TOPIC}
+    assert "credentials-notify-fn" not in {n for n, _ in local.of("aws:lambda/function:Function")}
+    assert not local.of("aws:sns/topic:Topic") and not local.of("aws:lambda/permission:Permission")
+    assert not local.of("aws:sns/topicSubscription:TopicSubscription")
+    ((_, alarm),) = local.of("aws:cloudwatch/metricAlarm:MetricAlarm")
+    assert alarm["alarmActions"] == [HOME_TOPIC]
+    statements = {s["Sid"]: s for s in local.policy("credentials-flow")}
+    assert statements["PublishAlerts"]["Resource"] == [HOME_TOPIC]
+    assert statements["EncryptAlerts"]["Resource"] == [HOME_KEY]
+
+
+def test_the_notify_function_outlives_its_sdk_calls(default):
+    """Its timeout exceeds the SDK's worst case, so a timed-out attempt never published (a retry sends one copy)."""
+    from credentials import notify
+    fn = default.one("aws:lambda/function:Function", "credentials-notify-fn")
+    assert fn["timeout"] > notify.SDK_WORST_CASE_SECONDS
+    assert any("Sandbox.Timedout" in r["ErrorEquals"] for r in default.asl["States"]["Alert"]["Retry"])
 
 
 def test_definition_is_valid_asl_and_every_key_step_keeps_its_error_and_goes_on():
@@ -190,8 +255,11 @@ def test_definition_is_valid_asl_and_every_key_step_keeps_its_error_and_goes_on(
         assert task["ResultPath"] == f"$.{result}"
         assert task["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": f"$.{result}", "Next": following}]
         assert any("ThrottlingException" in r["ErrorEquals"] for r in task["Retry"])
+        assert any("Sandbox.Timedout" in r["ErrorEquals"] for r in task["Retry"])          # every step is idempotent
     for state in ("DisableKey", "Quarantine", "RevokeSessions"):
-        assert any(r["ErrorEquals"] == ["Throttling"] for r in per_key[state]["Retry"])   # IAM's throttling code
+        (iam_retry,) = [r for r in per_key[state]["Retry"] if "Throttling" in r["ErrorEquals"] and
+                        "ServiceFailure" in r["ErrorEquals"]]                               # IAM's own codes
+    assert per_key["DisableKey"]["Parameters"] == {"accessKeyId.$": "$.accessKeyId", "attempt.$": "$$.State.RetryCount"}
 
 
 def test_every_failure_ends_failed_after_exactly_one_alert(default):
@@ -204,10 +272,12 @@ def test_every_failure_ends_failed_after_exactly_one_alert(default):
     assert states["ResponseIncomplete"]["Type"] == "Fail"
     assert states["ReportFallback"]["Next"] == "Alert" and states["Alert"]["Next"] == "Outcome"
     assert states["NotifyFailure"]["Next"] == "Failed" and states["Failed"]["Type"] == "Fail"
-    assert "act now" in states["NotifyFailure"]["Parameters"]["Subject"]
-    publishers = [n for n, s in states.items() if s.get("Resource") == "arn:aws:states:::sns:publish"]
-    assert sorted(publishers) == ["Alert", "NotifyFailure"]
+    assert "act now" in states["NotifyFailure"]["Parameters"]["Subject.$"]
     assert states["Alert"]["Catch"][0]["Next"] == "Alert failed"      # a failed alert still alerts once
+    assert states["ValidateEvent"]["Catch"][0]["Next"] == "ValidateEvent failed"
+    # Any input can be caught: the first state wraps it in an object, with what the failure alert names.
+    assert states["Received"]["Parameters"] == {"event.$": "$", "accessKeyIds": "unknown - the event could not be read"}
+    assert "$.accessKeyIds" in states["NotifyFailure"]["Parameters"]["Message.$"]
 
 
 def test_activity_settings_reach_the_function(default):

@@ -179,26 +179,49 @@ def test_every_job_is_a_tagged_sync_task_and_nothing_polls(deployed):
     for name, job in jobs.items():
         assert job["Resource"] == "arn:aws:states:::batch:submitJob.sync"
         assert job["Parameters"]["PropagateTags"] is True
-        assert job["Parameters"]["Tags"]["opsflows:sample.$"] == "$.sampleId"
-        assert job["Parameters"]["Tags"]["opsflows:execution.$"] == "$$.Execution.Name"
-        assert [c["ErrorEquals"] for c in job["Catch"]] == [["States.TaskFailed"], ["States.ALL"]]
+        assert job["Parameters"]["Tags"]["opsflows:sample.$"] == "$.sample.sampleId"
+        # the parent's name, passed in: a Distributed Map child's own $$.Execution.Name is the child's
+        assert job["Parameters"]["Tags"]["opsflows:execution.$"] == "$.execution"
+        assert [c["ErrorEquals"] for c in job["Catch"]] == [["States.ALL"]]
+        assert job["Catch"][0]["Next"] == f"{name} error"
     lambdas = [s for s in tasks.values() if s["Resource"].startswith("arn:aws:lambda")]
-    assert len(lambdas) == 1 and not [s for s in states.values() if s["Type"] == "Wait"]
-    assert not [s for s in states.values() if s["Type"] == "Choice"]          # no status loops
-    assert definition["States"]["Samples"]["MaxConcurrency"] == 4
+    assert len(lambdas) == 2 and not [s for s in states.values() if s["Type"] == "Wait"]   # plan, report
+    choices = {name: s for name, s in states.items() if s["Type"] == "Choice"}
+    assert sorted(choices) == ["Anything to run?", "Cohort passed?", "Sample failed?"]        # no status loops
+    assert all(c.get("Next") != name for name, s in choices.items() for c in s["Choices"])
     assert definition["States"]["Samples"]["Catch"][0]["Next"] == "Samples failed"
 
 
-def test_isaac_then_strelka_to_snpeff_alongside_samtools_stats(deployed):
+def test_samples_run_as_a_distributed_map_over_the_plan_in_s3(deployed):
+    samples = asl(deployed["primary"])["States"]["Samples"]
+    assert samples["ItemProcessor"]["ProcessorConfig"] == {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
+    assert samples["MaxConcurrency"] == 4                                   # opsflows:genomics.maxConcurrentSamples
+    assert samples["ToleratedFailurePercentage"] == 100                     # a breaking child stops no other
+    assert samples["ItemReader"] == {"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "JSON"},
+                                     "Parameters": {"Bucket.$": "$.plan.bucket", "Key.$": "$.plan.key"}}
+    state = one(deployed["primary"], "aws:s3/bucket:Bucket", "genomics-state").outputs["bucket"]
+    assert samples["ResultWriter"] == {"Resource": "arn:aws:states:::s3:putObject",
+                                       "Parameters": {"Bucket": state, "Prefix.$": "$.run.mapResults"}}
+    assert samples["ItemSelector"] == {"sample.$": "$$.Map.Item.Value", "execution.$": "$$.Execution.Name"}
+    assert "ResultSelector" not in samples and samples["ResultPath"] == "$.results"
+
+
+def test_isaac_then_strelka_to_snpeff_alongside_samtools_stats_each_failure_ending_only_its_branch(deployed):
     processor = asl(deployed["primary"])["States"]["Samples"]["ItemProcessor"]
     assert processor["StartAt"] == "Isaac" and processor["States"]["Isaac"]["Next"] == "Analyse"
+    assert processor["States"]["Isaac error"]["End"] is True
     branches = processor["States"]["Analyse"]["Branches"]
     assert [b["StartAt"] for b in branches] == ["Strelka", "SamtoolsStats"]
-    assert branches[0]["States"]["Strelka"]["Next"] == "SnpEff" and branches[0]["States"]["SnpEff"]["End"]
-    assert branches[1]["States"]["SamtoolsStats"]["End"]
+    variants, qc = branches[0]["States"], branches[1]["States"]
+    assert variants["Strelka"]["Next"] == "SnpEff" and variants["SnpEff"]["Next"] == "Variants done"
+    assert variants["Strelka error"]["End"] and variants["Strelka error"]["Type"] == "Pass"     # no SnpEff after it
+    assert qc["SamtoolsStats"]["Next"] == "QC done" and qc["SamtoolsStats error"]["End"]
+    assert not [s for b in branches for s in b["States"].values() if s["Type"] == "Fail"]       # never the other branch
+    assert processor["States"]["Sample failed?"]["Default"] == "Mark done"
+    assert processor["States"]["Mark done"]["Next"] == "Sample succeeded"
 
 
-def test_plan_function_knows_the_stacks_own_batch_resources(deployed):
+def test_plan_and_report_functions_touch_only_their_own_objects(deployed):
     p = deployed["primary"]
     env = one(p, "aws:lambda/function:Function", "genomics-plan-fn").inputs["environment"]["variables"]
     assert json.loads(env["JOB_QUEUES"]) == {q: one(p, "aws:batch/jobQueue:JobQueue", f"-{q}").outputs["arn"]
@@ -206,4 +229,31 @@ def test_plan_function_knows_the_stacks_own_batch_resources(deployed):
     assert json.loads(env["JOB_DEFINITIONS"])["snpEff"] == one(p, "aws:batch/jobDefinition:JobDefinition",
                                                                "-snpeff").outputs["arn"]
     assert env["RESULTS_BUCKET"] == RESULTS_BUCKET and env["INPUT_BUCKETS"] == INPUT_BUCKET
-    assert not [s for s in statements(p, "genomics-plan") if s["Action"][0].startswith(("s3:", "batch:"))]
+    state = one(p, "aws:s3/bucket:Bucket", "genomics-state").outputs["arn"]
+    plan = {s["Sid"]: s for s in statements(p, "genomics-plan")}
+    assert plan["ReadSamplesheets"]["Resource"] == [f"arn:aws:s3:::{INPUT_BUCKET}/*", f"arn:aws:s3:::{RESULTS_BUCKET}/*"]
+    assert plan["ListDoneMarkers"]["Condition"] == {"StringLike": {"s3:prefix": ["*_opsflows/done/*"]}}
+    assert plan["WritePlans"]["Resource"] == [f"{state}/runs/*"]
+    assert not [s for s in statements(p, "genomics-plan") if s["Action"][0].startswith("batch:")]
+    report = {s["Sid"]: s for s in statements(p, "genomics-report")}
+    assert report["WriteReports"]["Resource"] == [f"arn:aws:s3:::{RESULTS_BUCKET}/*report.json",
+                                                  f"arn:aws:s3:::{RESULTS_BUCKET}/*report.csv"]
+    assert report["ReadPlansAndMapResults"]["Resource"] == [f"{state}/runs/*"]
+    assert one(p, "aws:lambda/function:Function", "genomics-report-fn").inputs["environment"]["variables"][
+        "TOLERATED_FAILED_PERCENT"] == "0"
+    flow = {s["Sid"]: s for s in statements(p, "genomics-flow")}
+    assert flow["WriteDoneMarkers"]["Resource"] == [f"arn:aws:s3:::{RESULTS_BUCKET}/*_opsflows/done/*"]
+    assert flow["MapReadsPlansWritesResults"]["Resource"] == [f"{state}/runs/*"]
+    machine = one(p, "aws:sfn/stateMachine:StateMachine", "genomics-flow-sm").outputs
+    assert flow["StartChildExecutions"]["Resource"] == [machine["arn"]]
+
+
+def test_the_state_bucket_is_private_encrypted_and_expires_run_files(deployed):
+    p = deployed["primary"]
+    bucket = one(p, "aws:s3/bucket:Bucket", "genomics-state").outputs["bucket"]
+    block = one(p, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "genomics-state-private").inputs
+    assert block["bucket"] == bucket and all(block[k] for k in ("blockPublicAcls", "blockPublicPolicy",
+                                                                  "ignorePublicAcls", "restrictPublicBuckets"))
+    (rule,) = one(p, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "genomics-state-expiry"
+                  ).inputs["rules"]
+    assert rule["filter"]["prefix"] == "runs/" and rule["expiration"]["days"] == 7

@@ -77,11 +77,22 @@ def state_machines():
             yield f"{variant}:{r.name}", json.loads(r.inputs["definition"])
 
 
+# statelint findings that are statelint's gaps, not the definition's, each with why: fragment -> reason.
+STATELINT_GAPS = {
+    'Field "InputType" not allowed in State Machine.States.Samples.ItemReader.ReaderConfig':
+        "statelint 3.1.0 (the newest) knows ReaderConfig.MaxItems only; AWS documents InputType (CSV, JSON, JSONL, "
+        "MANIFEST, PARQUET) and needs it to read a file with s3:getObject (genomics reads its plan as JSON)",
+}
+
+
 def test_every_state_machine_definition_passes_statelint():
     machines = dict(state_machines())
     assert machines
     problems = {name: Linter.validate(d) for name, d in machines.items()}
-    assert {name: p for name, p in problems.items() if p} == {}
+    used = {gap for p in problems.values() for found in p for gap in STATELINT_GAPS if gap in found}
+    assert {name: [f for f in p if not any(gap in f for gap in STATELINT_GAPS)]
+            for name, p in problems.items() if p} == {name: [] for name, p in problems.items() if p}
+    assert used == set(STATELINT_GAPS), "a statelint gap no longer met: remove it"
 
 
 def test_statelint_catches_what_it_should():

@@ -46,6 +46,16 @@ for _name in EXERCISES:
     globals()[f"Test{_title}"] = type(f"Test{_title}", (Catalogue,), {"workflow": _name})
 
 
+def test_the_catalogue_covers_every_workflow_with_transient_permanent_and_malformed_rows():
+    assert set(EXERCISES) == {"snapshots", "credentials", "bucket-sync", "genomics"}
+    for name, exercise in EXERCISES.items():
+        assert {c.expect for c in exercise.faults} == {"SUCCEEDED", "FAILED"}, name
+        assert len(exercise.faults) >= 5 and len(exercise.bad_inputs) >= 1, name
+        assert len({str(c) for c in exercise.faults}) == len(exercise.faults), f"{name}: a fault row twice"
+    assert sum(len(e.faults) for e in EXERCISES.values()) >= 30
+    assert sum(len(e.bad_inputs) for e in EXERCISES.values()) >= 40
+
+
 class TestTheJudge:
     """The rules can fail: a row whose expectation is wrong, or whose fault never fires, is a violation."""
 

@@ -26,12 +26,12 @@ def deployed():
     with LocalCloud() as cloud:
         dep = cloud.deploy("primary", config={"opsflows:credentialResponse": {
             "enabled": True, "quarantine": True, "revokeSessions": True, "lookbackHours": 24}})
-        yield cloud, dep.outputs["credentialResponseStateMachineArn"]
+        yield cloud, dep.outputs["credentialResponseStateMachineArn"], dep.outputs
 
 
 @pytest.fixture
 def cloud(deployed):
-    cloud, _ = deployed
+    cloud = deployed[0]
     yield cloud
     cloud.clear_errors()
 
@@ -39,6 +39,11 @@ def cloud(deployed):
 @pytest.fixture
 def machine(deployed):
     return deployed[1]
+
+
+@pytest.fixture
+def outputs(deployed):
+    return deployed[2]
 
 
 def health_event(*keys: str, code: str = "AWS_RISK_CREDENTIALS_EXPOSED") -> dict:
@@ -237,9 +242,12 @@ def test_an_event_without_affected_entities_alerts_act_now_and_fails(cloud, mach
     del event["detail"]["affectedEntities"]
     runs, alerts = respond(cloud, machine, start=event)
     assert [r["status"] for r in runs] == ["FAILED"]
+    assert (runs[0]["error"], "detail.affectedEntities is missing") == (
+        "InvalidHealthEvent", "detail.affectedEntities is missing" * ("affectedEntities is missing" in runs[0]["cause"]))
     (alert,) = alerts
-    assert alert["subject"] == "opsflows SECURITY FAILED: credential response crashed - act now"
+    assert alert["subject"] == "opsflows SECURITY FAILED: credential response failed in ValidateEvent - act now"
     assert "may NOT be disabled - act now" in alert["message"]
+    assert "detail.affectedEntities is missing: the event names no access key" in alert["message"]
 
 
 def test_when_the_report_cannot_be_written_one_alert_still_carries_the_results_and_it_fails(cloud, machine):
@@ -260,3 +268,86 @@ def test_when_the_report_cannot_be_written_one_alert_still_carries_the_results_a
     (alert,) = alerts
     assert alert["subject"] == "opsflows SECURITY FAILED: credential response report failed - act now"
     assert "may NOT be disabled - act now" in alert["message"] and '"status":"deactivated"' in alert["message"]
+
+
+# --- alerts reach the subscribers of alertTopicArn ---------------------------------------------------------
+
+def canary_queue(cloud, topic: str, name: str) -> str:
+    """An SQS queue subscribed to `topic`, in its region (as the fire drill and an on-call pipeline do)."""
+    region = topic.split(":")[3]
+    sqs = cloud.client("sqs", region)
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    cloud.client("sns", region).subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+    return url
+
+
+def received(cloud, url: str) -> list[dict]:
+    sqs = cloud.client("sqs", url.split(".")[1] if ".sqs." in url else "us-west-2")
+    found = []
+    while True:
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        if not got:
+            return found
+        for message in got:
+            found.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def test_the_report_reaches_a_subscriber_of_the_stacks_alert_topic_in_its_own_region_once(cloud, machine, outputs):
+    home, regional = outputs["alertTopicArn"], outputs["credentialAlertTopicArn"]
+    assert home.startswith("arn:aws:sns:us-west-2:") and regional.startswith("arn:aws:sns:us-east-1:")
+    inbox = canary_queue(cloud, home, "pager-report")
+    (key,) = user_with_keys(cloud, "judy", 1)
+
+    runs, alerts = respond(cloud, machine, emit=health_event(key))
+
+    assert [r["status"] for r in runs] == ["SUCCEEDED"]
+    assert [a["topic"] for a in alerts] == [home]                      # published once, to alertTopicArn
+    (note,) = [m for m in received(cloud, inbox) if key in m["Message"]]
+    assert note["TopicArn"] == home and note["Subject"] == f"opsflows SECURITY: exposed key deactivated: {key} (judy)"
+    assert note["MessageAttributes"]["outcome"]["Value"] == "contained"
+
+
+def test_a_failure_alert_reaches_the_stacks_alert_topic_too(cloud, machine, outputs):
+    inbox = canary_queue(cloud, outputs["alertTopicArn"], "pager-failure")
+    runs, alerts = respond(cloud, machine, start={"source": "aws.health", "detail": "not an object"})
+    assert [r["status"] for r in runs] == ["FAILED"]
+    assert [a["topic"] for a in alerts] == [outputs["alertTopicArn"]]
+    (note,) = received(cloud, inbox)
+    assert "credential response failed in ValidateEvent" in note["Subject"] and runs[0]["arn"] in note["Message"]
+
+
+def test_the_regional_failure_alarm_is_forwarded_to_the_stacks_alert_topic(cloud, outputs):
+    home, regional = outputs["alertTopicArn"], outputs["credentialAlertTopicArn"]
+    inbox = canary_queue(cloud, home, "pager-alarm")
+    watch = cloud.client("cloudwatch", REGION)
+    (alarm,) = [a for a in watch.describe_alarms()["MetricAlarms"] if a["AlarmName"].startswith("credentials-flow")]
+    assert alarm["AlarmActions"] == [regional]                        # alarms notify topics of their own region
+    before = len(cloud.alerts())
+
+    watch.set_alarm_state(AlarmName=alarm["AlarmName"], StateValue="ALARM", StateReason="1 execution failed")
+    watch.set_alarm_state(AlarmName=alarm["AlarmName"], StateValue="OK", StateReason="recovered")
+
+    assert sorted(a["topic"] for a in cloud.alerts()[before:]) == sorted([regional, home])   # no OK notice
+    (note,) = received(cloud, inbox)
+    assert note["Subject"].startswith(f'ALARM: "{alarm["AlarmName"]}"')
+    assert json.loads(note["Message"])["NewStateValue"] == "ALARM"
+    assert note["MessageAttributes"]["forwardedFrom"]["Value"] == regional
+
+
+def test_an_event_naming_a_key_twice_and_an_arn_contains_the_key_once_and_alerts_act_now(cloud, machine):
+    exposed, other = user_with_keys(cloud, "mallory")
+    event = health_event(exposed, exposed)
+    event["detail"]["affectedEntities"].append({"entityValue": "arn:aws:iam::123456789012:user/mallory"})
+
+    runs, alerts = respond(cloud, machine, start=event)
+
+    (run,) = runs
+    assert (run["status"], run["error"]) == ("FAILED", "CredentialResponseIncomplete")
+    assert "is an ARN, not an access key id" in run["cause"]
+    assert key_statuses(cloud, "mallory") == {exposed: "Inactive", other: "Active"}
+    assert cloud.metrics.api_calls["iam.UpdateAccessKey"] >= 1
+    (alert,) = alerts
+    assert [k["accessKeyId"] for k in document(alert)["keys"]] == [exposed]          # once, though listed twice
+    assert "affected entity 'arn:aws:iam::123456789012:user/mallory'" in alert["message"]
