@@ -198,7 +198,10 @@ def failure_table(definition: dict) -> list[str]:
 
 
 def capability_page(capability: Capability, found: list[Machine]) -> str:
-    mine = [m for m in found if m.capability == capability]
+    # Registration order varies between runs: each stack's exported machine first, then the others by name.
+    mine = sorted((m for m in found if m.capability == capability), key=lambda m: (
+        STACKS.index(m.stack) if m.stack in STACKS else len(STACKS), m.variant,
+        deployed(m.variant).outputs.get(capability.output) != m.arn, m.name))
     lines = [f"# {capability.title}", "", GENERATED, "", capability.summary, "", "## Where it runs", ""]
     if not mine:
         lines += ["Not deployed by any stack variant yet (the component has not landed).", ""]
