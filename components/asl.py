@@ -65,6 +65,28 @@ def invoke(state: str, function_arn: Any, *, next: str | None = None, parameters
     return task
 
 
+def invoke_and_wait(state: str, function_arn: Any, *, payload: dict, next: str | None = None,
+                    timeout_seconds: int | None = None, result_path: str | None = "$", retry: Sequence[dict] = (),
+                    catch: Sequence[dict] = ()) -> dict:
+    """A Lambda task that waits for its task token (`lambda:invoke.waitForTaskToken`): the function receives
+    `payload` plus `token` ($$.Task.Token), `execution` ($$.Execution.Id) and `retry` ($$.State.RetryCount); the
+    task ends when something answers the token (SendTaskSuccess / SendTaskFailure, whose error name the Catch
+    matches) or, after `timeout_seconds`, with States.Timeout. `catch` is tried before the catch-all alert."""
+    task: dict[str, Any] = {
+        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+        "Parameters": {"FunctionName": function_arn, "Payload": {
+            **payload, "token.$": "$$.Task.Token", "execution.$": "$$.Execution.Id", "retry.$": "$$.State.RetryCount"}},
+    }
+    if timeout_seconds:
+        task["TimeoutSeconds"] = timeout_seconds
+    if result_path != "$":
+        task["ResultPath"] = result_path
+    task["Retry"] = [*retry, TRANSIENT]
+    task["Catch"] = [*catch, *catch_all(state)]
+    task.update({"Next": next} if next else {"End": True})
+    return task
+
+
 def failure_states(workflow: str, alerts_topic_arn: Any) -> dict:
     """NotifyFailure (one SNS alert naming the execution, the failed state and the cause) -> Failed."""
     return {

@@ -96,6 +96,9 @@ class SnapshotSettings:
     dry_run: bool = False
     kms_key_id: str | None = None     # DR copy encryption key; None = the account's EBS default key
     enabled: bool = True
+    copy_deadline_hours: float = 24   # how long a snapshot may wait for a DR copy slot before it is alerted
+    copy_attempts: int = 3            # copies AWS may fail for one snapshot before it is alerted
+    max_concurrent_copies: int = 20   # DR copies in flight at once (EBS allows 20 per destination Region)
 
 
 @dataclass(frozen=True)
@@ -226,7 +229,8 @@ def _snapshots(raw: Any, problems: list[str]) -> SnapshotSettings:
     r = _Reader("opsflows:snapshots", raw, problems)
     if raw is None or (isinstance(raw, dict) and "retain" not in raw):
         problems.append("opsflows:snapshots.retain: missing; required, an integer >= 1")
-    r.unknown({"retain", "maxAgeDays", "dryRun", "kmsKeyId", "enabled"})
+    r.unknown({"retain", "maxAgeDays", "dryRun", "kmsKeyId", "enabled", "copyDeadlineHours", "copyAttempts",
+               "maxConcurrentCopies"})
     return SnapshotSettings(
         retain=r.integer("retain", 1),
         max_age_days=r.integer("maxAgeDays", None),
@@ -234,6 +238,12 @@ def _snapshots(raw: Any, problems: list[str]) -> SnapshotSettings:
         kms_key_id=r.string("kmsKeyId", None, re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]+$"),
                             "a KMS key ARN in the DR region (IAM can scope only key ARNs)"),
         enabled=r.boolean("enabled", True),
+        # A task may wait at most 99,999,999 s; an execution a year: the deadline fits both, in whole seconds.
+        copy_deadline_hours=r.get("copyDeadlineHours", 24, lambda v: isinstance(v, (int, float)) and not
+                                  isinstance(v, bool) and 1 / 3600 <= v <= 8760,
+                                  "a number of hours > 0 (at least one second) and <= 8760"),
+        copy_attempts=r.integer("copyAttempts", 3, 1, 10),
+        max_concurrent_copies=r.integer("maxConcurrentCopies", 20, 1, 20),    # EBS: 20, not adjustable
     )
 
 

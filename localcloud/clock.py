@@ -9,17 +9,22 @@
 Durations are what it compresses; timestamps that moto writes (StartTime, LastModified, ...) stay wall-clock.
 `elapsed()` is the simulated time since the clock started, the figure benchmarks report (time-to-DR, ...).
 Every sleep is recorded in SLEPT by kind, so tests can assert on the backoff AWS would have waited.
+An operation the local cloud models as under way outside any execution (a snapshot copy pending) runs inside
+`operation(kind)`, so `LocalCloud.run_until_idle` waits for it as it waits for executions (`busy()`).
 """
 from __future__ import annotations
 
 import os
 import threading
 import time as _time
-from collections import defaultdict
+from collections import Counter, defaultdict
+from contextlib import contextmanager
+from typing import Iterator
 
 _STARTED = _time.monotonic()
 _LOCK = threading.Lock()
 SLEPT: dict[str, list[float]] = defaultdict(list)     # kind -> simulated seconds slept, in order
+_UNDER_WAY: Counter[str] = Counter()                 # kind -> modelled operations under way
 
 
 def scale() -> float:
@@ -42,6 +47,24 @@ def restart() -> None:
         _STARTED = _time.monotonic()
         for waits in SLEPT.values():
             waits.clear()
+
+
+@contextmanager
+def operation(kind: str) -> Iterator[None]:
+    """An operation the local cloud models as taking time is under way (e.g. a snapshot copy pending)."""
+    with _LOCK:
+        _UNDER_WAY[kind] += 1
+    try:
+        yield
+    finally:
+        with _LOCK:
+            _UNDER_WAY[kind] -= 1
+
+
+def busy() -> int:
+    """How many modelled operations are under way."""
+    with _LOCK:
+        return sum(_UNDER_WAY.values())
 
 
 def elapsed() -> float:

@@ -59,6 +59,7 @@ class LocalCloud:
         clock.install_sdk_backoff()
         faults.activate(self.faults)
         patches.apply_all()
+        patches.reset_all()
         events.install()
         _record_publishes()
         self._published_from = len(PUBLISHED)
@@ -133,12 +134,14 @@ class LocalCloud:
         return sum(1 for e in self._all_executions() if e.exec_status is None or e.exec_status.value == "RUNNING")
 
     def run_until_idle(self, timeout: float = 120, raise_on_timeout: bool = True) -> None:
-        """Wait until no execution runs in any region (new ones started meanwhile are waited for too)."""
+        """Wait until no execution runs in any region and no modelled operation (a pending snapshot copy, whose
+        completion starts executions) is under way; new ones started meanwhile are waited for too."""
         deadline = time.monotonic() + timeout
-        while self.running():
+        while self.running() or clock.busy():
             if time.monotonic() > deadline:
                 if raise_on_timeout:
-                    raise IdleTimeout(f"{self.running()} execution(s) still running after {timeout}s")
+                    raise IdleTimeout(f"{self.running()} execution(s) still running, {clock.busy()} operation(s) "
+                                      f"under way after {timeout}s")
                 return
             time.sleep(0.02)
 

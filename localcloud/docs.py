@@ -42,7 +42,11 @@ class Capability:
 CAPABILITIES = [
     Capability("snapshots", "EBS snapshot management", "snapshots", "snapshotStateMachineArn",
                "Tags each new EBS snapshot as managed, keeps the newest N per volume, and copies it to the DR "
-               "region; the DR stack applies its own retention to the copies."),
+               "region; the DR stack applies its own retention to the copies. The DR region admits 20 copies in "
+               "flight: CopyToDR waits (for its task token, at most `copyDeadlineHours`) while the snapshot waits in "
+               "a queue (a DynamoDB ledger, largest first within a burst); each copy that completes in the DR region "
+               "(its copySnapshot event, forwarded to the primary region) starts the copies flow, which frees its "
+               "slot for the next one. A snapshot is kept until its copy completed."),
     Capability("credential-response", "Credential-exposure response", "credentialResponse",
                "credentialResponseStateMachineArn",
                "On an AWS Health event reporting an exposed access key: disables the key, summarises its recent "
@@ -194,7 +198,10 @@ def failure_table(definition: dict) -> list[str]:
 
 
 def capability_page(capability: Capability, found: list[Machine]) -> str:
-    mine = [m for m in found if m.capability == capability]
+    # Registration order varies between runs: each stack's exported machine first, then the others by name.
+    mine = sorted((m for m in found if m.capability == capability), key=lambda m: (
+        STACKS.index(m.stack) if m.stack in STACKS else len(STACKS), m.variant,
+        deployed(m.variant).outputs.get(capability.output) != m.arn, m.name))
     lines = [f"# {capability.title}", "", GENERATED, "", capability.summary, "", "## Where it runs", ""]
     if not mine:
         lines += ["Not deployed by any stack variant yet (the component has not landed).", ""]

@@ -8,6 +8,7 @@ A fault is written `SERVICE.Operation[@match]=ErrorCode[:count|:rate=R]`, e.g.
     lambda.Invoke=TooManyRequestsException:2        Step Functions' Invoke of a function is throttled twice
     lambda.Invoke@snapshots-copy=Sandbox.Timedout:1 the function runs, then times out (its result is lost)
     batch.Job@isaac=SpotReclaimed:1                 an isaac job attempt loses its Spot instance
+    ec2.SnapshotCopy@snap-0abc=InternalError:1      AWS fails a snapshot copy (made from snap-0abc) when it ends
 
 Without `:count` or `:rate` every matching call fails. `@match` is a substring of the call's parameters as
 JSON (a bucket, a function name, a job name, ...). `--seed N` decides which calls a `rate` fault hits, by a
@@ -21,6 +22,9 @@ How each kind reaches the workload:
   reports a timeout, the error name Step Functions matches (the harshest case for idempotence).
 - `batch.Job=<reason>`: a job attempt ends FAILED with AWS's status reason for it (SpotReclaimed: "Host EC2
   (instance i-...) terminated."); the job definition's retry strategy decides whether Batch tries again.
+- `ec2.SnapshotCopy=<cause>`: a snapshot copy CopySnapshot accepted fails in AWS when it ends: the copy's state
+  becomes `error` and its `copySnapshot` event says `result: failed` with AWS's cause (patches.ebs_snapshot_copies).
+  `@match` is matched against the copy (source snapshot id and region, destination region).
 
 Calls from the main thread are the harness's (setup, assertions) and are never faulted.
 """
@@ -57,6 +61,11 @@ JOB_REASONS = {
     "OutOfMemory": "OutOfMemoryError: Container killed due to memory usage",
     "CannotPullContainer": "CannotPullContainerError: pull image manifest has been retried 5 time(s)",
 }
+COPY_FAILURES = {
+    "InternalError": "The snapshot copy failed because of an internal error",
+    "InvalidSourceSnapshot": "Source snapshot ID is not valid",
+    "KmsKeyUnavailable": "The KMS key used to encrypt the snapshot copy is not available",
+}
 
 
 class FaultSpecError(ValueError):
@@ -92,13 +101,18 @@ class Fault:
                     found["match"], count, rate)
         if fault.kind == "job" and fault.code not in JOB_REASONS:
             raise FaultSpecError(f"fault {text!r}: a Batch job fault is one of {sorted(JOB_REASONS)}")
+        if fault.kind == "copy" and fault.code not in COPY_FAILURES:
+            raise FaultSpecError(f"fault {text!r}: a snapshot copy fault is one of {sorted(COPY_FAILURES)}")
         return fault
 
     @property
     def kind(self) -> str:
-        """'api' (an HTTP error), 'function' (a Lambda invocation's own error) or 'job' (a Batch job attempt)."""
+        """'api' (an HTTP error), 'function' (a Lambda invocation's own error), 'job' (a Batch job attempt) or
+        'copy' (a snapshot copy failing in AWS after it was accepted)."""
         if self.service == "batch" and self.operation == "Job":
             return "job"
+        if self.service == "ec2" and self.operation == "SnapshotCopy":
+            return "copy"
         if self.service == "lambda" and self.operation == "Invoke" and self.code in FUNCTION_ERRORS:
             return "function"
         return "api"

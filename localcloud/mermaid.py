@@ -15,8 +15,12 @@ COMPARATORS = {"Equals": "=", "GreaterThan": ">", "GreaterThanEquals": ">=", "Le
                "IsBoolean": "is boolean", "IsNumeric": "is number", "IsString": "is string", "IsTimestamp": "is time"}
 
 
-def task_label(resource: str, describe: Callable[[str], str]) -> str:
+def task_label(resource: str, describe: Callable[[str], str], parameters: Mapping[str, Any] | None = None) -> str:
     """What a Task calls: `describe(arn)` for Lambda ARNs (e.g. the handler), the integration otherwise."""
+    function = (parameters or {}).get("FunctionName")
+    if resource.startswith("arn:aws:states:::lambda:invoke") and isinstance(function, str):
+        waits = " (waits for its task token)" if resource.endswith(".waitForTaskToken") else ""
+        return f"λ {describe(function)}{waits}"
     if resource.startswith("arn:aws:states:::"):
         return resource[len("arn:aws:states:::"):]
     if ":lambda:" in resource:
@@ -75,7 +79,8 @@ class Flowchart:
                         self.lines.append("    end")
                 self.lines.append("    end")
             else:
-                label = name if kind != "Task" else f"{name}<br/>{task_label(state['Resource'], self.describe)}"
+                label = name if kind != "Task" else \
+                    f"{name}<br/>{task_label(state['Resource'], self.describe, state.get('Parameters'))}"
                 self.lines.append(f"    {sid}{SHAPES.get(kind, SHAPES['Task']).format(escape(label))}")
         for name, state in states.items():
             sid = self.node_id(scope, name)
@@ -124,6 +129,9 @@ def retries(definition: Mapping[str, Any], scope: str = "") -> list[dict]:
                                                           if "MaxDelaySeconds" in retry else ""))})
         for catcher in state.get("Catch", []):
             rows.append({"state": path, "errors": catcher["ErrorEquals"], "then": f"go to {catcher['Next']}"})
+        if "TimeoutSeconds" in state:
+            rows.append({"state": path, "errors": ["States.Timeout"],
+                         "then": f"raised when the task runs longer than {state['TimeoutSeconds']}s"})
         for i, branch in enumerate(state.get("Branches") or [state.get("ItemProcessor") or state.get("Iterator")]
                                    if state["Type"] in ("Parallel", "Map") else []):
             rows.extend(retries(branch, scope=f"{path} / "))

@@ -1,76 +1,132 @@
-"""Copy a managed snapshot to the DR region: encrypted, tags carried, once per source snapshot."""
+"""CopyToDR: put a managed snapshot in the DR copy queue, then start the copies the DR region has slots for.
+
+The CopyToDR task invokes this with its task token and waits until the snapshot's copy has started: this
+dispatch answers the token, or a later one does (after a copy into the DR region completes). The task waits at
+most `opsflows:snapshots.copyDeadlineHours`. A snapshot already copied, or queued by another execution (a
+duplicate event), is answered at once: there is one copy per snapshot.
+"""
 from __future__ import annotations
 
-import os
+from dataclasses import dataclass
+from typing import Any
 
 from botocore.exceptions import ClientError
 
-from common.errors import InvalidInput, error_code
+from common.aws import client
+from common.errors import InvalidInput, OpsflowsError, error_code
 from common.handler import lambda_handler
-from common.aws import paginate
 
-from .ec2 import SnapshotNotFound, describe, ec2
-from .model import MANAGED, PENDING, REGION, SOURCE_REGION, SOURCE_SNAPSHOT, VOLUME, SnapshotRef, tags_of
+from . import tokens
+from .dispatch import CopySettings, TransientError, dispatch
+from .ledger import COPIED, COPYING, EXPIRED, FAILED, RETRYING, SKIPPED, STARTING, WAITING, Conflict, Ledger
+from .model import COPIED as TAGGED_COPIED
+from .model import VOLUME_ID, SnapshotRef, source_ref
 
-
-class CopyError(InvalidInput):
-    """The copy cannot be attempted (no DR region, DR region equals the source region)."""
-
-
-def existing_copy(source: SnapshotRef, dr_region: str) -> dict | None:
-    """A copy of `source` already in the DR region (made by an earlier run), if any."""
-    for found in paginate(ec2(dr_region), "describe_snapshots", "Snapshots", OwnerIds=["self"], Filters=[
-            {"Name": f"tag:{SOURCE_SNAPSHOT}", "Values": [source.id]},
-            {"Name": f"tag:{SOURCE_REGION}", "Values": [source.region]}]):
-        return found
-    return None
+# A quota refusal while no copy of ours is in flight (others hold every slot) is retried this many times by the
+# task's Retry before the execution just waits for the completions of others' copies (forwarded to it too).
+BUSY_RETRIES = 5
 
 
-def copy_to_dr(source: SnapshotRef, volume_id: str, dr_region: str, kms_key_id: str | None,
-               tags: dict[str, str] | None = None) -> dict:
-    """Copy `source` to `dr_region` (or find the copy an earlier run made). `tags` are the source's own tags
-    as the Tag step read them; without them the source is described again."""
-    if not dr_region or not REGION.match(dr_region):
-        raise CopyError(f"DR_REGION must be a region name, got {dr_region!r}")
-    if dr_region == source.region:
-        raise CopyError(f"the DR region must differ from the snapshot's region ({source.region})")
-    found = existing_copy(source, dr_region)
-    if found:
-        return {"copy": {"id": found["SnapshotId"], "region": dr_region}, "reused": True}
+class CopySlotsBusy(OpsflowsError):
+    """The DR region refused a copy for its quota and no copy of ours is in flight there: try again later."""
 
-    if tags is None:
-        try:
-            tags = tags_of(describe(source))
-        except SnapshotNotFound:
-            return _gone(source)
-    carried = {k: v for k, v in tags.items() if not k.startswith(("aws:", "opsflows:"))}
-    # "pending" until the DR workflow's own Tag step: retention never deletes a copy its workflow has not seen.
-    carried.update({MANAGED: PENDING, VOLUME: volume_id, SOURCE_SNAPSHOT: source.id, SOURCE_REGION: source.region})
-    params = {"SourceRegion": source.region, "SourceSnapshotId": source.id, "Encrypted": True,
-              "Description": f"opsflows DR copy of {source.id} ({source.region}, volume {volume_id})"[:255],
-              "TagSpecifications": [{"ResourceType": "snapshot",
-                                     "Tags": [{"Key": k, "Value": v} for k, v in sorted(carried.items())]}]}
-    if kms_key_id:
-        params["KmsKeyId"] = kms_key_id
+
+@dataclass(frozen=True)
+class CopyRequest:
+    source: SnapshotRef
+    volume_id: str
+    tags: dict[str, str]
+    start_time: str
+    size_gib: int
+    dr: str
+    token: str
+    execution: str
+    retry: int
+
+    @classmethod
+    def parse(cls, event: Any) -> "CopyRequest":
+        if not isinstance(event, dict) or not isinstance(event.get("source"), dict):
+            raise InvalidInput(f"input must carry source (the Tag step's output), got {event!r}"[:500])
+        source = event["source"]
+        volume_id, tags = source.get("volumeId"), source.get("tags") or {}
+        if not isinstance(volume_id, str) or not VOLUME_ID.match(volume_id):
+            raise InvalidInput(f"source.volumeId must be an EBS volume id, got {volume_id!r}")
+        if not isinstance(tags, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items()):
+            raise InvalidInput(f"source.tags must be an object of strings, got {tags!r}"[:500])
+        for name in ("token", "execution"):
+            if not isinstance(event.get(name), str) or not event[name]:
+                raise InvalidInput(f"input must carry {name} (from the state machine's context)")
+        size = source.get("volumeSize")
+        return cls(source_ref(source.get("snapshot"), "source.snapshot"), volume_id, tags,
+                   str(source.get("startTime") or ""), size if isinstance(size, int) and size > 0 else 0,
+                   str(source.get("dr") or ""), event["token"],
+                   event["execution"], int(event.get("retry") or 0))
+
+
+def running(execution: str) -> bool:
+    """Whether the execution waiting for a snapshot still runs (one that failed or timed out does not answer)."""
     try:
-        made = ec2(dr_region).copy_snapshot(**params)
+        return client("stepfunctions").describe_execution(executionArn=execution)["status"] == "RUNNING"
     except ClientError as exc:
-        if error_code(exc) == "InvalidSnapshot.NotFound":
-            return _gone(source)
+        if error_code(exc) in ("ExecutionDoesNotExist", "InvalidArn"):
+            return False
         raise
-    return {"copy": {"id": made["SnapshotId"], "region": dr_region}, "reused": False}
 
 
-def _gone(source: SnapshotRef) -> dict:
-    # Deleted between its event and this step: by retention (a newer snapshot of the volume ran first) or by
-    # hand. A snapshot that no longer exists has nothing left to protect; say so instead of failing.
-    return {"copy": None, "reused": False, "skipped": f"{source.id} no longer exists in {source.region}"}
+def enqueue(ledger: Ledger, request: CopyRequest) -> tuple[dict | None, dict | None]:
+    """Queue the snapshot for this execution: (its marker, the entry as it was) when it waits, or (None, the
+    answer its task gets now)."""
+    for _ in range(5):
+        seen = ledger.entry(request.source.id)
+        state = seen.get("state") if seen else None
+        mine = bool(seen) and seen.get("owner") == request.execution
+        if state is None and request.dr == TAGGED_COPIED:
+            return None, {"copy": None, "reused": True, "reason": f"{request.source.id} is tagged opsflows:dr=copied"}
+        if state in (COPIED, COPYING):
+            return None, {"copy": {"id": seen.get("copy"), "region": ledger.dr_region}, "reused": not mine,
+                          **({"started": True} if mine else {})}
+        if state == SKIPPED:
+            return None, {"copy": None, "skipped": seen.get("reason")}
+        if state == STARTING:
+            if mine:       # a dispatch is starting it with this execution's previous token: ask again shortly
+                raise TransientError(f"the DR copy of {request.source.id} is being started")
+            return None, {"copy": None, "duplicate": True, "state": state, "owner": seen.get("owner")}
+        if state in (WAITING, RETRYING) and not mine and running(seen.get("owner") or ""):
+            return None, {"copy": None, "duplicate": True, "state": state, "owner": seen.get("owner")}
+        # New, this execution's own (a retried task, a failed copy tried again), failed/expired (a rerun), or
+        # waiting for an execution that no longer runs (this one takes its place in the queue).
+        attempts = 0 if state in (None, FAILED) else int(seen.get("attempts") or 0)
+        try:
+            marker = ledger.enqueue(seen if state else None, source=request.source.to_json(), volume=request.volume_id,
+                                    tags=request.tags, start_time=request.start_time,
+                                    size_gib=request.size_gib, owner=request.execution,
+                                    token=request.token, attempts=attempts)
+            return marker, seen
+        except Conflict:
+            continue            # another execution changed it meanwhile: read it again
+    raise TransientError(f"the ledger entry of {request.source.id} keeps changing")
 
 
 @lambda_handler
 def handler(event: dict, context: object) -> dict:
-    snapshot = event.get("snapshot") or {}
-    if not snapshot.get("id") or not snapshot.get("region"):
-        raise CopyError(f"input must carry snapshot.id and snapshot.region, got {snapshot!r}")
-    return copy_to_dr(SnapshotRef(snapshot["id"], snapshot["region"]), event.get("volumeId"),
-                      os.environ.get("DR_REGION", ""), os.environ.get("KMS_KEY_ID") or None, event.get("tags"))
+    request = CopyRequest.parse(event)
+    settings = CopySettings.from_env()
+    if request.source.region == settings.dr_region:
+        raise InvalidInput(f"the DR region must differ from the snapshot's region ({request.source.region})")
+    ledger = Ledger(settings.table, settings.dr_region)
+    marker, seen = enqueue(ledger, request)
+    if marker is None:
+        tokens.succeed(request.token, seen)
+        return seen
+    try:
+        result = dispatch(ledger, settings, own=request.token)
+    except Exception:
+        ledger.withdraw(marker, seen)     # a retry or a rerun queues it afresh; none waits for a dead token
+        raise
+    mine = request.source.id
+    answered = mine in result.started or mine in result.skipped or mine in result.failed
+    ours_in_flight = result.in_flight + len(result.started)
+    if not answered and result.rejected and ours_in_flight == 0 and request.retry < BUSY_RETRIES:
+        raise CopySlotsBusy(f"{settings.dr_region} refused a copy for its concurrent-copy quota while no opsflows "
+                            f"copy is in flight there; {mine} stays queued")
+    return {"queued": mine, "answered": answered, "dispatch": result.to_json()}

@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError
 from common.aws import client, paginate
 from common.errors import OpsflowsError, error_code
 
-from .model import MANAGED, VOLUME, SnapshotRef
+from .model import MANAGED, SOURCE_TIME, VOLUME, SnapshotRef, tags_of
 
 
 class SnapshotNotFound(OpsflowsError):
@@ -46,3 +46,15 @@ def managed_snapshots_of(volume_id: str, region: str) -> list[dict]:
 def start_time(described: dict) -> datetime:
     value = described["StartTime"]
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def point_in_time(described: dict) -> datetime:
+    """The moment a snapshot holds the volume at: a DR copy's source's start time (copies start and complete in
+    any order: a retried copy of an old snapshot may finish last), else its own start time."""
+    source_time = tags_of(described).get(SOURCE_TIME)
+    if source_time:
+        try:
+            return datetime.fromisoformat(source_time.replace("Z", "+00:00"))
+        except ValueError:
+            pass
+    return start_time(described)

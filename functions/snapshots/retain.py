@@ -1,4 +1,9 @@
-"""Enforce retention for one volume: keep the newest N managed snapshots (and, optionally, a maximum age)."""
+"""Enforce retention for one volume: keep the newest N managed snapshots (and, optionally, a maximum age).
+
+A snapshot still waiting for its DR copy (`opsflows:dr=pending`) is never deleted: it is reported as held, and
+its entry in the copy ledger (LEDGER_TABLE, primary only) asks for the retention to run again when its copy
+completes. Snapshots are ordered by the moment they hold
+(a DR copy by its source's start time), not by when a copy happened to start."""
 from __future__ import annotations
 
 import os
@@ -9,8 +14,9 @@ from botocore.exceptions import ClientError
 from common.errors import InvalidInput, error_code
 from common.handler import lambda_handler
 
-from .ec2 import ec2, managed_snapshots_of, start_time
-from .model import SNAPSHOT_ID, VOLUME_ID
+from .ec2 import ec2, managed_snapshots_of, point_in_time
+from .ledger import Ledger
+from .model import DR_COPY, PENDING, REGION, SNAPSHOT_ID, VOLUME_ID, tags_of
 from .retention import Candidate, select_expired
 
 
@@ -18,15 +24,26 @@ class RetentionError(InvalidInput):
     """The retention input or settings are unusable (no volume, bad RETAIN)."""
 
 
-def enforce_retention(*, snapshot_id: str, region: str, volume_id: str, keep: int, max_age_days: int | None,
-                      dry_run: bool, now: datetime | None = None) -> dict:
-    if not VOLUME_ID.match(volume_id or ""):
+def enforce_retention(*, snapshot_id: str | None, region: str, volume_id: str, keep: int,
+                      max_age_days: int | None, dry_run: bool, now: datetime | None = None) -> dict:
+    """`snapshot_id`: the snapshot of the event, never deleted (None after a DR copy completed: nothing to
+    protect then)."""
+    if not isinstance(volume_id, str) or not VOLUME_ID.match(volume_id):
         raise RetentionError(f"volumeId must be an EBS volume id, got {volume_id!r}")
-    if not SNAPSHOT_ID.match(snapshot_id or ""):
+    if snapshot_id is not None and (not isinstance(snapshot_id, str) or not SNAPSHOT_ID.match(snapshot_id)):
         raise RetentionError(f"snapshot id must be an EBS snapshot id, got {snapshot_id!r}")
+    if not isinstance(region, str) or not REGION.match(region):
+        raise RetentionError(f"region must be a region name, got {region!r}")
     managed = managed_snapshots_of(volume_id, region)
-    expired = select_expired([Candidate(s["SnapshotId"], start_time(s)) for s in managed], keep=keep,
+    by_id = {s["SnapshotId"]: s for s in managed}
+    expired = select_expired([Candidate(s["SnapshotId"], point_in_time(s)) for s in managed], keep=keep,
                              current=snapshot_id, now=now or datetime.now(timezone.utc), max_age_days=max_age_days)
+    held = [c.id for c in expired if tags_of(by_id[c.id]).get(DR_COPY) == PENDING]
+    expired = [c for c in expired if c.id not in held]
+    if held and not dry_run and os.environ.get("LEDGER_TABLE"):
+        ledger = Ledger(os.environ["LEDGER_TABLE"], os.environ.get("DR_REGION", ""))
+        for snapshot in held:
+            ledger.retain_after_copy(snapshot)
     deleted, in_use, gone = [], [], []
     for candidate in expired:
         if dry_run:
@@ -46,10 +63,10 @@ def enforce_retention(*, snapshot_id: str, region: str, volume_id: str, keep: in
     return {
         "volumeId": volume_id, "region": region, "retain": keep, "maxAgeDays": max_age_days, "dryRun": dry_run,
         "managed": len(managed),
-        "kept": [s["SnapshotId"] for s in sorted(managed, key=lambda s: (start_time(s), s["SnapshotId"]))
+        "kept": [s["SnapshotId"] for s in sorted(managed, key=lambda s: (point_in_time(s), s["SnapshotId"]))
                  if s["SnapshotId"] not in expired_ids],
         "deleted": deleted, "wouldDelete": [c.id for c in expired] if dry_run else [],
-        "skippedInUse": in_use, "alreadyGone": gone,
+        "heldForDR": held, "skippedInUse": in_use, "alreadyGone": gone,
     }
 
 
@@ -68,10 +85,16 @@ def _int_env(name: str) -> int | None:
 
 @lambda_handler
 def handler(event: dict, context: object) -> dict:
-    snapshot = event.get("snapshot") or {}
+    """`{"snapshot": {"id", "region"}, "volumeId"}` (the event's snapshot is kept) or `{"region", "volumeId"}`."""
+    if not isinstance(event, dict):
+        raise RetentionError(f"input must be an object, got {type(event).__name__}")
+    snapshot = event.get("snapshot")
+    if snapshot is not None and not isinstance(snapshot, dict):
+        raise RetentionError(f"snapshot must be an object with id and region, got {snapshot!r}")
     keep = _int_env("RETAIN")
     if keep is None:
         raise RetentionError("RETAIN is not set")
-    return enforce_retention(snapshot_id=snapshot.get("id"), region=snapshot.get("region"),
+    return enforce_retention(snapshot_id=snapshot.get("id") if snapshot else None,
+                             region=snapshot.get("region") if snapshot else event.get("region"),
                              volume_id=event.get("volumeId"), keep=keep, max_age_days=_int_env("MAX_AGE_DAYS"),
                              dry_run=os.environ.get("DRY_RUN", "false").lower() == "true")

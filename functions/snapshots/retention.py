@@ -11,13 +11,13 @@ class Candidate:
     start_time: datetime
 
 
-def select_expired(snapshots: list[Candidate], *, keep: int, current: str, now: datetime,
+def select_expired(snapshots: list[Candidate], *, keep: int, current: str | None, now: datetime,
                    max_age_days: int | None = None) -> list[Candidate]:
     """The snapshots to delete, oldest first.
 
     Newest first (start time, then id to break ties), keep the newest `keep`; with `max_age_days`, also
     expire kept ones older than that, but always keep the newest snapshot of the volume. The snapshot of
-    the current event is never selected.
+    the current event (`current`, when there is one) is never selected.
     """
     if keep < 1:
         raise ValueError(f"keep must be >= 1, got {keep}")

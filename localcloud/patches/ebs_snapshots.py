@@ -2,11 +2,11 @@
 
 - Start times: AWS records milliseconds; moto serialises whole seconds, so snapshots made in the same second
   tie and "newest" is ambiguous. The local cloud spaces start times at least one second apart.
-- CopySnapshot with Encrypted=true (and KmsKeyId) makes an encrypted copy; moto copies the source's flag.
 - DescribeSnapshots honours OwnerIds ("self" or account ids) and pages with MaxResults/NextToken; moto
   ignores both (every snapshot, one page), so pagination would never be exercised.
-- AWS emits an "EBS Snapshot Notification" event when a snapshot is created or copied; moto emits none.
-  After each CreateSnapshot / CopySnapshot the event goes to the region's default bus (see ..events).
+- AWS emits an "EBS Snapshot Notification" event when a snapshot is created; moto emits none. After each
+  CreateSnapshot the event goes to the region's default bus (see ..events). Copies (pending for a while, at
+  most 20 in flight per Region, their event when they complete) are modelled in .ebs_snapshot_copies.
 """
 from __future__ import annotations
 
@@ -36,24 +36,12 @@ def apply() -> None:
     Snapshot.__init__ = __init__
 
     original_create = ElasticBlockStore.create_snapshot
-    original_copy = ElasticBlockStore.copy_snapshot
 
     def create_snapshot(self):
         result = original_create(self)
         snapshot = self.ec2_backend.get_snapshot(_snapshot_id(result))
         events.emit_ebs_snapshot(self.current_account, self.region, "createSnapshot", snapshot.id,
                                  source=f"arn:aws:ec2::{self.region}:volume/{snapshot.volume.id}")
-        return result
-
-    def copy_snapshot(self):
-        result = original_copy(self)
-        snapshot = self.ec2_backend.get_snapshot(_snapshot_id(result))
-        if str(self._get_param("Encrypted", "false")).lower() == "true" or self._get_param("KmsKeyId"):
-            snapshot.encrypted = True
-            snapshot.kms_key_id = self._get_param("KmsKeyId") or "alias/aws/ebs"
-        source_region = self._get_param("SourceRegion")
-        events.emit_ebs_snapshot(self.current_account, self.region, "copySnapshot", snapshot.id,
-                                 source=f"arn:aws:ec2::{source_region}:snapshot/{self._get_param('SourceSnapshotId')}")
         return result
 
     def describe_snapshots(self):
@@ -73,7 +61,6 @@ def apply() -> None:
 
     ElasticBlockStore.describe_snapshots = describe_snapshots
     ElasticBlockStore.create_snapshot = create_snapshot
-    ElasticBlockStore.copy_snapshot = copy_snapshot
 
 
 def _snapshot_id(result) -> str:

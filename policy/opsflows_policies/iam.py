@@ -68,6 +68,8 @@ STAR_ONLY: dict[str, str] = {
     "cloudwatch:PutMetricData": "metrics: no resource types (narrow with cloudwatch:namespace)",
     "ecr:GetAuthorizationToken": "registry login: no resource types",
     "states:ListStateMachines": "lists the account's state machines: no resource types",
+    "states:SendTaskSuccess": "answers a task token: tokens of service-integration tasks cannot be scoped",
+    "states:SendTaskFailure": "answers a task token: tokens of service-integration tasks cannot be scoped",
 }
 
 # AWS managed policies that are `*` or a service wildcard under another name.

@@ -15,7 +15,7 @@ TAGGABLE = {
     "aws:batch/jobQueue:JobQueue", "aws:batch/schedulingPolicy:SchedulingPolicy",
     "aws:cloudwatch/eventBus:EventBus", "aws:cloudwatch/eventRule:EventRule",
     "aws:cloudwatch/logGroup:LogGroup", "aws:cloudwatch/metricAlarm:MetricAlarm",
-    "aws:ec2/launchTemplate:LaunchTemplate", "aws:ec2/securityGroup:SecurityGroup",
+    "aws:dynamodb/table:Table", "aws:ec2/launchTemplate:LaunchTemplate", "aws:ec2/securityGroup:SecurityGroup",
     "aws:iam/instanceProfile:InstanceProfile", "aws:iam/policy:Policy", "aws:iam/role:Role",
     "aws:kms/key:Key", "aws:lambda/function:Function",
     "aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2",

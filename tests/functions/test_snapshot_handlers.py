@@ -1,4 +1,5 @@
-"""Snapshot handlers against moto: tagging, retention, the DR copy, bad events and AWS errors."""
+"""Snapshot handlers against moto: tagging, retention, bad events and AWS errors (the DR copy queue's handlers
+are in test_snapshot_copy_queue.py)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -6,8 +7,10 @@ from datetime import datetime, timedelta, timezone
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from moto import mock_aws
 
-from snapshots import copy, retain, tag
+from localcloud import patches
+from snapshots import retain, tag
 from snapshots.ec2 import SnapshotNotFound
 from snapshots.model import InvalidSnapshotArn, NotASnapshotEvent
 from tests.functions.conftest import sample_event
@@ -15,10 +18,21 @@ from tests.functions.conftest import sample_event
 REGION, DR = "us-west-2", "us-east-2"
 
 
+@pytest.fixture(scope="module")
+def moto_once():
+    """One moto for the module (starting one costs ~0.5 s): each test deletes the snapshots it made (`ec2`)."""
+    patches.apply_all()
+    with mock_aws():
+        yield
+
+
 @pytest.fixture
-def ec2(aws, monkeypatch):
+def ec2(moto_once, monkeypatch):
     monkeypatch.setenv("AWS_REGION", REGION)
-    return boto3.client("ec2", region_name=REGION)
+    client = boto3.client("ec2", region_name=REGION)
+    yield client
+    for made in client.describe_snapshots(OwnerIds=["self"])["Snapshots"]:
+        client.delete_snapshot(SnapshotId=made["SnapshotId"])
 
 
 def volume(ec2) -> str:
@@ -35,9 +49,12 @@ def tags(ec2, snapshot_id: str) -> dict:
     return {t["Key"]: t["Value"] for t in s.get("Tags", [])}
 
 
-def managed_snapshot(ec2, volume_id: str) -> str:
+def managed_snapshot(ec2, volume_id: str, copied: bool = True) -> str:
+    """A snapshot the primary's Tag step made managed, its DR copy completed (`copied`) or still to make."""
     snapshot_id = ec2.create_snapshot(VolumeId=volume_id)["SnapshotId"]
     tag.tag_snapshot(created(snapshot_id, volume_id), "createSnapshot")
+    if copied:
+        ec2.create_tags(Resources=[snapshot_id], Tags=[{"Key": "opsflows:dr", "Value": "copied"}])
     return snapshot_id
 
 
@@ -48,7 +65,15 @@ def test_tag_marks_the_snapshot_managed_with_its_volume(ec2):
     result = tag.handler(created(snap, vol), None)
     assert result["managed"] is True and result["volumeId"] == vol
     assert result["snapshot"] == {"id": snap, "region": REGION}
-    assert tags(ec2, snap) == {"opsflows:managed": "true", "opsflows:volume": vol}
+    assert tags(ec2, snap) == {"opsflows:managed": "true", "opsflows:volume": vol, "opsflows:dr": "pending"}
+    assert result["dr"] == "pending"
+
+
+def test_tag_never_marks_a_copied_snapshot_pending_again(ec2):
+    vol = volume(ec2)
+    snap = managed_snapshot(ec2, vol)                       # its copy completed: opsflows:dr=copied
+    result = tag.handler(created(snap, vol), None)          # the createSnapshot event delivered again
+    assert result["dr"] == "copied" and tags(ec2, snap)["opsflows:dr"] == "copied"
 
 
 def test_tag_leaves_snapshots_of_other_managers_alone(ec2):
@@ -141,6 +166,33 @@ def test_retain_never_deletes_the_snapshot_of_the_event(ec2, monkeypatch):
     assert made[0] not in result["deleted"] and sorted(result["deleted"]) == [made[1]]
 
 
+def test_retain_holds_snapshots_whose_dr_copy_is_not_made_yet(ec2, monkeypatch):
+    vol = volume(ec2)
+    copied = [managed_snapshot(ec2, vol) for _ in range(2)]
+    waiting = [managed_snapshot(ec2, vol, copied=False) for _ in range(2)]       # opsflows:dr=pending
+    newest = managed_snapshot(ec2, vol)
+    result = run_retain(monkeypatch, newest, vol, keep=1)
+    assert sorted(result["deleted"]) == sorted(copied) and sorted(result["heldForDR"]) == sorted(waiting)
+    left = {s["SnapshotId"] for s in ec2.describe_snapshots(OwnerIds=["self"])["Snapshots"]}
+    assert left == {*waiting, newest}
+
+
+def test_retain_after_a_copy_protects_no_snapshot_and_orders_copies_by_their_source(ec2, monkeypatch):
+    """DR: copies complete in any order (a retried copy of an old snapshot last); the newest sources stay."""
+    monkeypatch.setenv("RETAIN", "2")
+    vol = volume(ec2)
+    sources = ["2026-01-01T00:00:00+00:00", "2026-01-02T00:00:00+00:00", "2026-01-03T00:00:00+00:00"]
+    copies = {}
+    for when in (sources[2], sources[1], sources[0]):          # the oldest source's copy is made last
+        snap = ec2.create_snapshot(VolumeId=vol, TagSpecifications=[{"ResourceType": "snapshot", "Tags": [
+            {"Key": "opsflows:managed", "Value": "true"}, {"Key": "opsflows:volume", "Value": vol},
+            {"Key": "opsflows:source-time", "Value": when}]}])["SnapshotId"]
+        copies[when] = snap
+    result = retain.handler({"region": REGION, "volumeId": vol}, None)
+    assert result["deleted"] == [copies[sources[0]]]            # although its own StartTime is the newest
+    assert result["kept"] == [copies[sources[1]], copies[sources[2]]]
+
+
 def test_max_age_expires_old_snapshots_but_keeps_the_newest():
     from snapshots.retention import Candidate, select_expired
     now = datetime(2026, 11, 1, tzinfo=timezone.utc)
@@ -156,6 +208,8 @@ def test_retain_bad_settings_are_named(ec2, monkeypatch):
         run_retain(monkeypatch, "snap-0123456789abcdef0", "vol-0123456789abcdef0", keep=0)
     with pytest.raises(retain.RetentionError, match="volumeId must be an EBS volume id"):
         run_retain(monkeypatch, "snap-0123456789abcdef0", None, keep=2)
+    with pytest.raises(retain.RetentionError, match="region must be a region name"):
+        retain.handler({"volumeId": "vol-0123456789abcdef0"}, None)
 
 
 def test_throttling_leaves_the_handler_as_a_named_error(ec2, monkeypatch):
@@ -165,29 +219,6 @@ def test_throttling_leaves_the_handler_as_a_named_error(ec2, monkeypatch):
     with pytest.raises(Exception) as raised:
         run_retain(monkeypatch, "snap-0123456789abcdef0", "vol-0123456789abcdef0", keep=2)
     assert type(raised.value).__name__ == "RequestLimitExceeded"
-
-
-# -- copy ------------------------------------------------------------------------------------------------
-def test_copy_carries_tags_and_is_made_once(ec2, monkeypatch):
-    monkeypatch.setenv("DR_REGION", DR)
-    vol = volume(ec2)
-    snap = ec2.create_snapshot(VolumeId=vol, TagSpecifications=[{"ResourceType": "snapshot", "Tags": [
-        {"Key": "team", "Value": "storage"}]}])["SnapshotId"]
-    tag.tag_snapshot(created(snap, vol), "createSnapshot")
-    event = {"snapshot": {"id": snap, "region": REGION}, "volumeId": vol}
-    first, second = copy.handler(event, None), copy.handler(event, None)
-    assert first["reused"] is False and second == {**first, "reused": True}
-    (made,) = boto3.client("ec2", region_name=DR).describe_snapshots(OwnerIds=["self"])["Snapshots"]
-    carried = {t["Key"]: t["Value"] for t in made["Tags"]}
-    assert carried == {"team": "storage", "opsflows:managed": "pending", "opsflows:volume": vol,
-                       "opsflows:source-snapshot": snap, "opsflows:source-region": REGION}
-    assert snap in made["Description"]
-
-
-def test_copy_refuses_a_dr_region_equal_to_the_source(ec2, monkeypatch):
-    monkeypatch.setenv("DR_REGION", REGION)
-    with pytest.raises(copy.CopyError, match="must differ"):
-        copy.handler({"snapshot": {"id": "snap-0123456789abcdef0", "region": REGION}, "volumeId": "vol-1"}, None)
 
 
 def test_retention_reads_every_page(ec2, monkeypatch):

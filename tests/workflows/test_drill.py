@@ -20,6 +20,7 @@ from moto.ec2.models.elastic_block_store import EBSBackend
 
 from localcloud import LocalCloud
 from localcloud.__main__ import main
+from localcloud.patches import ebs_snapshot_copies as copies
 from localcloud.scenarios.genomics import genomics_config, network
 from tests.unit.conftest import policy_statements
 
@@ -255,6 +256,8 @@ class Pending:
 
         monkeypatch.setattr(EBSBackend, "copy_snapshot", copy_snapshot)
         monkeypatch.setattr(EBSBackend, "delete_snapshot", delete_snapshot)
+        # The local cloud's copies complete after their duration (localcloud.patches.ebs_snapshot_copies): a day.
+        monkeypatch.setattr(copies.COPIES, "duration", lambda copy: 86400.0)
 
 
 def test_a_copy_pending_at_the_deadline_is_said_so_and_what_aws_refuses_to_remove_is_reported(
