@@ -263,7 +263,7 @@ class Pending:
 def test_a_copy_pending_at_the_deadline_is_said_so_and_what_aws_refuses_to_remove_is_reported(
         capsys, stacks, cloud, monkeypatch):
     pending = Pending(monkeypatch, refusals=10**6)              # refused until the drill's cleanup gives up
-    code, report, _ = run_drill(capsys, stacks, "primary", "--only", "snapshots", "--deadline", "0.5")
+    code, report, _ = run_drill(capsys, stacks, "primary", "--only", "snapshots", "--deadline", "2")
 
     assert code == 1
     (snapshots,) = report["exercises"]
