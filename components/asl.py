@@ -12,6 +12,12 @@ TRANSIENT_ERRORS = [
 TRANSIENT = {"ErrorEquals": TRANSIENT_ERRORS, "IntervalSeconds": 2, "BackoffRate": 2.0,
              "MaxAttempts": 6, "JitterStrategy": "FULL"}
 
+# SNS throttling (429 `Throttled`), KMS throttling on an encrypted topic and SNS's 500, as a function raises them
+# (by code) and as the sns:publish integration names them (SNS.<Code>Exception): an alert must not be lost to them.
+SNS_TRANSIENT = {"ErrorEquals": ["Throttled", "KMSThrottling", "InternalError", "SNS.ThrottledException",
+                                 "SNS.KMSThrottlingException", "SNS.InternalErrorException"],
+                 "IntervalSeconds": 2, "BackoffRate": 2.0, "MaxAttempts": 6, "JitterStrategy": "FULL"}
+
 # S3's own throttling and transient errors, as the handlers name them (common.errors): retried with backoff.
 S3_TRANSIENT = {"ErrorEquals": ["SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout"],
                 "IntervalSeconds": 2, "BackoffRate": 2.0, "MaxAttempts": 6, "JitterStrategy": "FULL"}
@@ -104,7 +110,7 @@ def failure_states(workflow: str, alerts_topic_arn: Any) -> dict:
                     "error": {"DataType": "String", "StringValue.$": "$.failure.Error"},
                 },
             },
-            "Retry": [TRANSIENT],
+            "Retry": [SNS_TRANSIENT, TRANSIENT],
             "ResultPath": None,
             "Next": FAILED,
         },

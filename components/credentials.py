@@ -23,7 +23,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .alerts import AlertTopic, AlertTopicArgs
-from .asl import NOTIFY_FAILURE, TRANSIENT, catch_all, definition, invoke
+from .asl import NOTIFY_FAILURE, SNS_TRANSIENT, TRANSIENT, catch_all, definition, invoke
 from .function import Function, FunctionArgs
 from .iam import allow
 from .settings import CredentialResponseSettings
@@ -44,11 +44,6 @@ IAM_TRANSIENT = {"ErrorEquals": ["Throttling", "ServiceFailure", "ConcurrentModi
 # A function that timed out is tried again: every step is idempotent (the disable reports a key its timed-out
 # attempt disabled), and the notify function cannot time out after its publish (functions/credentials/notify.py).
 TIMED_OUT = {"ErrorEquals": ["Sandbox.Timedout"], "IntervalSeconds": 2, "BackoffRate": 2.0, "MaxAttempts": 2}
-# SNS throttling (429 `Throttled`), KMS throttling (which the SDK does not retry) and SNS's 500, as the notify
-# function raises them (by code) and as the sns:publish integration names them (SNS.<Code>Exception).
-SNS_TRANSIENT = {"ErrorEquals": ["Throttled", "KMSThrottling", "InternalError", "SNS.ThrottledException",
-                                 "SNS.KMSThrottlingException", "SNS.InternalErrorException"],
-                 "IntervalSeconds": 2, "BackoffRate": 2.0, "MaxAttempts": 6, "JitterStrategy": "FULL"}
 # Keys of one event are handled in parallel, a few at a time; each summary paces itself to its share of
 # LookupEvents' 2 requests/s per account and Region.
 KEYS_AT_ONCE = 4

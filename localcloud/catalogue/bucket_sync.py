@@ -44,6 +44,8 @@ class BucketSync(Exercise):
         FaultCase(("s3.CopyObject@zz-late=NoSuchKey",), FAILED,
                   "one object vanished from the source after the listing: FAILED, nothing deleted"),
         FaultCase(("s3.ListObjectsV2@opsflows-cat=NoSuchBucket:1",), FAILED, "a bucket deleted during the run"),
+        FaultCase(("s3.ListObjectsV2@opsflows-cat=NoSuchBucket:1", "sns.Publish=InternalError:2"), FAILED,
+                  "the failure alert meets SNS 500s: retried, still exactly one"),
     )
     bad_inputs = (
         BadInput("source missing", {"destination": POOL[0]}, "source must be a bucket name"),

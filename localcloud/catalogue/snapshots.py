@@ -52,6 +52,8 @@ class Snapshots(Exercise):
                   "the answer to the waiting task throttled: the copy is not made twice"),
         FaultCase(("ec2.CopySnapshot=UnauthorizedOperation:1",), FAILED, "the copy is denied once"),
         FaultCase(("ec2.DeleteSnapshot=UnauthorizedOperation:1",), FAILED, "retention denied: no copy made either"),
+        FaultCase(("ec2.DeleteSnapshot=UnauthorizedOperation:1", "sns.Publish=Throttled:2"), FAILED,
+                  "the failure alert itself is throttled: retried, still exactly one"),
         FaultCase(("ec2.SnapshotCopy=InternalError:3",), FAILED, "AWS fails every copy: alerted, the snapshot kept"),
         FaultCase(("lambda.Invoke@snapshots-copy=Sandbox.Timedout:1",), FAILED,
                   "CopyToDR times out after starting the copy: the rerun makes no second one"),
