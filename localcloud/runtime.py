@@ -146,7 +146,10 @@ def _timed_out(fn: Any, payload: Any) -> dict | None:
     injector = faults.active()
     if injector is None or threading.current_thread() is threading.main_thread():
         return None
-    fault = injector.decide("lambda", "Invoke", {"FunctionName": fn.function_name, "Payload": payload}, "function")
+    # A Step Functions Retry passes the same input again, plus its retry counter where a state asks for it
+    # ($$.State.RetryCount as "attempt"): without it, the retried invocation is the same call.
+    same = {k: v for k, v in payload.items() if k != "attempt"} if isinstance(payload, dict) else payload
+    fault = injector.decide("lambda", "Invoke", {"FunctionName": fn.function_name, "Payload": same}, "function")
     if fault is None:
         return None
     message = faults.FUNCTION_ERRORS[fault.code].format(timeout=int(fn.timeout))
