@@ -366,6 +366,24 @@ def test_resume_skips_samples_done_with_the_same_plan_and_only_those(s3):
     assert run({"samplesheet": uri, **shared()}, execution="exec-4")["counts"]["skipped"] == 0   # no resume
 
 
+def test_resume_reruns_a_sample_whose_tool_image_changed(s3):
+    """`pulumi up` with a new image makes a new revision of the tool's job definition: same inputs and arguments,
+    another fingerprint, so resume runs the sample again with the new tool rather than keep the old tool's results."""
+    uri = sheet(s3, f"{HEADER}\nS0,{reads('S0')}\n")
+    (done,) = plan({"samplesheet": uri, **shared()})
+    s3.put_object(Bucket=done["done"]["bucket"], Key=done["done"]["key"], Body=b"{}")
+    assert run({"samplesheet": uri, "resume": True, **shared()}, execution="exec-2")["counts"]["skipped"] == 1
+
+    snpeff = DEFINITIONS["snpEff"].rsplit(":", 1)[0] + ":4"
+    upgraded = BatchResources(definitions={**DEFINITIONS, "snpEff": snpeff}, queues=QUEUES)
+    resumed = plan_run({"samplesheet": uri, "resume": True, **shared()}, "exec-3", batch=upgraded,
+                       results_bucket=RESULTS, input_buckets={INPUTS}, state_bucket=STATE)
+    assert resumed["counts"] == {"samples": 1, "toRun": 1, "skipped": 0}
+    (again,) = json.loads(s3.get_object(Bucket=STATE, Key=resumed["plan"]["key"])["Body"].read())
+    assert (again["sampleId"], again["jobs"]["snpEff"]["definition"]) == ("S0", snpeff)
+    assert again["jobs"]["snpEff"]["command"] == done["jobs"]["snpEff"]["command"]      # only the tool changed
+    assert "Contents" not in s3.list_objects_v2(Bucket=STATE, Prefix="runs/exec-3/skipped")
+
 def test_handler_reads_the_stacks_resources_from_its_environment(monkeypatch, s3):
     monkeypatch.setenv("JOB_DEFINITIONS", json.dumps(DEFINITIONS))
     monkeypatch.setenv("JOB_QUEUES", json.dumps(QUEUES))

@@ -260,6 +260,19 @@ def test_an_invalid_samplesheet_submits_nothing_and_names_row_and_column(cloud, 
     assert len(genomics.alerts_of(execution)) == 1
 
 
+def test_the_report_goes_under_a_top_level_results_path_only_in_the_results_bucket(cloud, genomics):
+    # Every sample has its own resultsS3Path, so the top-level one is never checked as a sample's: the report
+    # must not follow it into a bucket the stack only reads (it goes under the first sample's results path).
+    own = f"{RESULTS_PATH}/own"
+    execution = genomics.run({**shared_input(resultsS3Path=f"s3://{INPUT_BUCKET}/reports"),
+                              "samples": [sample_input("OWNRESULTS", resultsS3Path=own)]})
+
+    assert execution["status"] == "SUCCEEDED"
+    name = execution["arn"].rsplit(":", 1)[1]
+    assert execution["output"]["report"]["json"] == f"{own}/{name}/report.json"
+    assert [s["sampleId"] for s in report(execution["arn"], results=own)["samples"]] == ["OWNRESULTS"]
+    assert cloud.client("s3").list_objects_v2(Bucket=INPUT_BUCKET, Prefix="reports/")["KeyCount"] == 0
+
 def test_state_transitions_do_not_grow_with_job_duration(genomics):
     quick = genomics.run(sample_input("QUICK"))
     quick_polls = genomics.cloud.metrics.api_calls["batch.DescribeJobs"]
