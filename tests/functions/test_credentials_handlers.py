@@ -96,9 +96,10 @@ def test_unknown_key_and_deleted_user_are_reported_not_raised(iam, monkeypatch):
             assert (result["status"], result["changed"], result["user"]) == ("not-found", False, None)
 
 
-def test_not_an_access_key_id_is_a_named_error(iam):
+@pytest.mark.parametrize("value", ["ASIATEMPORARYKEY0000", "AKIAIOSFODNN7EXAMPLE\n"])
+def test_not_an_access_key_id_is_a_named_error(iam, value):
     with pytest.raises(Exception) as raised:
-        disable.handler({"accessKeyId": "ASIATEMPORARYKEY0000"}, None)
+        disable.handler({"accessKeyId": value}, None)
     assert type(raised.value).__name__ == "InvalidAccessKeyId"
 
 
@@ -361,6 +362,7 @@ def health(**detail) -> dict:
     (health(affectedEntities=[{"entityValue": "ASIAIOSFODNN7EXAMPLE"}]), "temporary (STS) key id"),
     (health(affectedEntities=[{"entityValue": KEY.replace("E", "\u0415", 1)}]),      # a Cyrillic E in the 16
      "is not an IAM user access key id"),
+    (health(affectedEntities=[{"entityValue": KEY + "\n"}]), "is not an IAM user access key id"),   # not \Z
     (health(affectedEntities=[{"entityValue": ""}, {"value": KEY}, "x" * 500]),
      "affectedEntities[0] entityValue is an empty string, not an access key id; affectedEntities[1] has no "
      "entityValue; affectedEntities[2] is a string"),

@@ -364,15 +364,17 @@ def look_alike(key: str) -> str:
     return key[:i] + HOMOGLYPHS[key[i]] + key[i + 1:]
 
 
-def test_a_look_alike_of_a_live_key_is_refused_not_reported_not_found(cloud, machine):
-    (key,) = user_with_keys(cloud, "oscar", 1)
+@pytest.mark.parametrize("disguise", [look_alike, lambda key: key + "\n"], ids=["look-alike", "trailing-newline"])
+def test_a_disguised_live_key_id_is_refused_not_reported_not_found(cloud, machine, request, disguise):
+    user = f"oscar-{request.node.callspec.id}"
+    (key,) = user_with_keys(cloud, user, 1)
 
-    runs, alerts = respond(cloud, machine, start=health_event(look_alike(key)))
+    runs, alerts = respond(cloud, machine, start=health_event(disguise(key)))
 
     (run,) = runs
     assert (run["status"], run["error"]) == ("FAILED", "InvalidHealthEvent")
     assert "is not an IAM user access key id" in run["cause"]
-    assert key_statuses(cloud, "oscar") == {key: "Active"}
+    assert key_statuses(cloud, user) == {key: "Active"}
     (alert,) = alerts
     assert alert["subject"] == "opsflows SECURITY FAILED: credential response failed in ValidateEvent - act now"
     assert "is not an IAM user access key id" in alert["message"]
