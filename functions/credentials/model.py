@@ -15,7 +15,8 @@ EVENT_CODES = {
     "AWS_RISK_IAM_QUARANTINE": "AWS attached a quarantine policy to the key's user",
 }
 # Long-term IAM user access keys: AKIA + 16 characters. (ASIA keys are temporary and cannot be disabled.)
-ACCESS_KEY_ID = re.compile(r"^AKIA[A-Z0-9]{16}$")
+# \Z, not $: $ also matches before a trailing newline, and "AKIA...\n" is no key IAM has.
+ACCESS_KEY_ID = re.compile(r"^AKIA[A-Z0-9]{16}\Z")
 
 
 class InvalidAccessKeyId(InvalidInput):

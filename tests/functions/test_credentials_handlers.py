@@ -96,10 +96,35 @@ def test_unknown_key_and_deleted_user_are_reported_not_raised(iam, monkeypatch):
             assert (result["status"], result["changed"], result["user"]) == ("not-found", False, None)
 
 
-def test_not_an_access_key_id_is_a_named_error(iam):
+@pytest.mark.parametrize("value", ["ASIATEMPORARYKEY0000", "AKIAIOSFODNN7EXAMPLE\n"])
+def test_not_an_access_key_id_is_a_named_error(iam, value):
     with pytest.raises(Exception) as raised:
-        disable.handler({"accessKeyId": "ASIATEMPORARYKEY0000"}, None)
+        disable.handler({"accessKeyId": value}, None)
     assert type(raised.value).__name__ == "InvalidAccessKeyId"
+
+
+@pytest.mark.parametrize("action", ["disable", "Deactivate", ""])
+def test_an_unknown_action_is_a_named_error_and_deletes_no_key(iam, monkeypatch, action):
+    exposed, other = user_with_keys(iam, "alice")
+    monkeypatch.setenv("ACTION", action)               # a typo in the function's environment: not a delete
+    try:
+        outcome = disable.handler({"accessKeyId": exposed}, None)
+    except Exception as exc:
+        outcome = exc
+    assert statuses(iam, "alice") == {exposed: "Active", other: "Active"}
+    assert type(outcome).__name__ == "InvalidAction"
+
+
+@pytest.mark.parametrize("exposed_index", [0, 1])
+def test_the_exposed_key_is_judged_by_its_own_status_not_its_siblings(iam, monkeypatch, exposed_index):
+    """The user's other key was retired (inactive) before: the exposed key, active, is still deactivated."""
+    keys = user_with_keys(iam, "alice")
+    exposed, retired = keys[exposed_index], keys[1 - exposed_index]
+    iam.update_access_key(UserName="alice", AccessKeyId=retired, Status="Inactive")
+    monkeypatch.setenv("ACTION", "deactivate")
+    result = disable.handler({"accessKeyId": exposed}, None)
+    assert statuses(iam, "alice") == {exposed: "Inactive", retired: "Inactive"}
+    assert (result["status"], result["was"], result["changed"]) == ("deactivated", "Active", True)
 
 
 def test_access_denied_leaves_as_named_error_and_changes_nothing(iam, monkeypatch):
@@ -335,6 +360,9 @@ def health(**detail) -> dict:
     (health(affectedEntities=[]), "affectedEntities is empty"),
     (health(affectedEntities=[{"entityValue": "arn:aws:iam::123456789012:user/alice"}]), "is an ARN"),
     (health(affectedEntities=[{"entityValue": "ASIAIOSFODNN7EXAMPLE"}]), "temporary (STS) key id"),
+    (health(affectedEntities=[{"entityValue": KEY.replace("E", "\u0415", 1)}]),      # a Cyrillic E in the 16
+     "is not an IAM user access key id"),
+    (health(affectedEntities=[{"entityValue": KEY + "\n"}]), "is not an IAM user access key id"),   # not \Z
     (health(affectedEntities=[{"entityValue": ""}, {"value": KEY}, "x" * 500]),
      "affectedEntities[0] entityValue is an empty string, not an access key id; affectedEntities[1] has no "
      "entityValue; affectedEntities[2] is a string"),

@@ -351,3 +351,30 @@ def test_an_event_naming_a_key_twice_and_an_arn_contains_the_key_once_and_alerts
     (alert,) = alerts
     assert [k["accessKeyId"] for k in document(alert)["keys"]] == [exposed]          # once, though listed twice
     assert "affected entity 'arn:aws:iam::123456789012:user/mallory'" in alert["message"]
+
+
+# Unicode look-alikes of a key id's characters: Cyrillic capitals, full-width digits.
+HOMOGLYPHS = {**dict(zip("ABCEHKMOPTX", "\u0410\u0412\u0421\u0415\u041d\u041a\u041c\u041e\u0420\u0422\u0425")),
+              **{d: chr(0xFF10 + int(d)) for d in "0123456789"}}
+
+
+def look_alike(key: str) -> str:
+    """The key with one of its 16 characters after AKIA swapped for a Unicode look-alike."""
+    i = next(i for i in range(4, len(key)) if key[i] in HOMOGLYPHS)
+    return key[:i] + HOMOGLYPHS[key[i]] + key[i + 1:]
+
+
+@pytest.mark.parametrize("disguise", [look_alike, lambda key: key + "\n"], ids=["look-alike", "trailing-newline"])
+def test_a_disguised_live_key_id_is_refused_not_reported_not_found(cloud, machine, request, disguise):
+    user = f"oscar-{request.node.callspec.id}"
+    (key,) = user_with_keys(cloud, user, 1)
+
+    runs, alerts = respond(cloud, machine, start=health_event(disguise(key)))
+
+    (run,) = runs
+    assert (run["status"], run["error"]) == ("FAILED", "InvalidHealthEvent")
+    assert "is not an IAM user access key id" in run["cause"]
+    assert key_statuses(cloud, user) == {key: "Active"}
+    (alert,) = alerts
+    assert alert["subject"] == "opsflows SECURITY FAILED: credential response failed in ValidateEvent - act now"
+    assert "is not an IAM user access key id" in alert["message"]
