@@ -100,7 +100,9 @@ def test_retention_keeps_newest_per_volume_and_copies_to_dr(snapshots):
 def test_a_burst_beyond_the_quota_with_copies_longer_than_any_retry_budget_reaches_dr_once(snapshots, monkeypatch):
     """22 volumes at once, copies of 3 hours (the old CopyToDR retry budget gave up after ~75 minutes of refusals):
     20 copies in flight, 2 waiting in the queue, started as slots free; a duplicate event changes nothing."""
-    monkeypatch.setenv("LOCALCLOUD_TIME_SCALE", "0.00005")
+    # 3 h copies take 2.2 s here; the 24 h copy deadline (CopyToDR's task timeout) 17 s, which must outlast the
+    # hold below even on a loaded machine (at 0.00005 it was 4.3 s, and a busy CI could reach it)
+    monkeypatch.setenv("LOCALCLOUD_TIME_SCALE", "0.0002")
     volumes = [snapshots.volume() for _ in range(22)]
     copies.set_duration(3 * 3600)
     copies.COPIES.hold()             # the local cloud runs one Lambda at a time: AWS takes a burst in at once
