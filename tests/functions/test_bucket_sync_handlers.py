@@ -192,6 +192,16 @@ def test_single_part_source_over_the_threshold_records_its_etag_and_is_not_copie
     assert requests == {"HeadObject": 1}
 
 
+def test_copy_refuses_a_manifest_listed_for_another_source(aws):
+    aws.put_object(Bucket="src", Key="k", Body=b"v")
+    etag = aws.head_object(Bucket="src", Key="k")["ETag"].strip('"')
+    aws.put_object(Bucket=STATE, Key="runs/r/copy/000000/0000.json", Body=json.dumps(
+        {"source": {"bucket": "other", "prefix": ""}, "items": [["k", 1, etag, 0]]}))
+    with pytest.raises(ValueError, match="is not for the source s3://src/"):
+        copy.handler({"request": request().to_json(), "manifest": "runs/r/copy/000000/0000.json"}, None)
+    assert keys(aws, "dst") == [] and keys(aws, "src") == ["k"]
+
+
 def test_a_source_changed_since_listing_is_a_failed_copy(aws):
     aws.put_object(Bucket="src", Key="k", Body=b"v1")
     listed = aws.head_object(Bucket="src", Key="k")["ETag"].strip('"')

@@ -54,8 +54,9 @@ def test_output_and_only_on_the_primary_stack(primary):
 def test_iam_names_exactly_the_allowed_buckets(primary):
     buckets = {f"arn:aws:s3:::{b}" for b in ALLOWED}
     objects = {f"{b}/*" for b in buckets}
-    everything = [s for r in ("bucket-sync-validate", "bucket-sync-scan", "bucket-sync-copy", "bucket-sync-delete",
-                              "bucket-sync-flow") for s in statements(primary, r)]
+    everything = [s for r in ("bucket-sync-validate", "bucket-sync-scan", "bucket-sync-ranges", "bucket-sync-index",
+                              "bucket-sync-copy", "bucket-sync-delete", "bucket-sync-flow")
+                  for s in statements(primary, r)]
     for s in everything:
         s3_actions = [a for a in s["Action"] if a.startswith("s3:")]
         assert "s3:*" not in s["Action"]
@@ -82,6 +83,9 @@ def test_iam_names_exactly_the_allowed_buckets(primary):
     delete = granted("bucket-sync-delete")
     assert delete["s3:DeleteObject"] == objects and "s3:PutObject" not in delete
     assert granted("bucket-sync-scan")["s3:PutObject"] == {manifests}
+    for reader in ("bucket-sync-ranges", "bucket-sync-index"):     # read the allowed buckets, write manifests only
+        assert granted(reader)["s3:GetObject"] == objects | {manifests}
+        assert granted(reader)["s3:PutObject"] == {manifests} and "s3:DeleteObject" not in granted(reader)
 
 
 def test_no_allowed_buckets_means_no_bucket_permissions():

@@ -7,12 +7,13 @@ from __future__ import annotations
 import pytest
 
 from localcloud import LocalCloud
-from localcloud.scenarios.bucket_sync import body, keys, make_bucket, seed
+from localcloud.scenarios.bucket_sync import body, keys, make_bucket, put_inventory, seed
 
 HOME, EAST = "us-west-2", "us-east-2"
 MIB = 1024**2
-POOL = [f"opsflows-sync-{i}" for i in range(30)]
+POOL = [f"opsflows-sync-{i}" for i in range(40)]
 MISSING = "opsflows-sync-never-made"
+OUTSIDE = "opsflows-outside-the-allowlist"         # exists and holds data, but is not in allowedBuckets
 CONFIG = {"opsflows:bucketSync": {"allowedBuckets": [*POOL, MISSING], "multipartThresholdBytes": 5 * MIB,
                                   "partSizeBytes": 5 * MIB, "pagesPerScan": 1, "scansPerExecution": 2,
                                   "batchObjects": 100, "maxConcurrency": 4}}
@@ -134,6 +135,7 @@ def test_dry_run_changes_nothing_and_reports_what_it_would_do(sync):
 @pytest.mark.parametrize("make_input, error, words", [
     (lambda a, b: {"source": a, "destination": a}, "OverlappingLocations", "are the same location"),
     (lambda a, b: {"source": f"{a}/x/", "destination": f"{a}/x/y/"}, "OverlappingLocations", "overlapping"),
+    (lambda a, b: {"source": f"{a}/x/", "destination": a}, "OverlappingLocations", "overlapping"),  # dst holds src
     (lambda a, b: {"source": a, "destination": MISSING}, "BucketNotFound", "does not exist"),
     (lambda a, b: {"source": a, "destination": "not-allowed-bucket"}, "BucketNotAllowed", "allowedBuckets"),
     (lambda a, b: {"source": a, "destination": b, "deleteorphans": False}, "InvalidSyncInput", "unknown input"),
@@ -147,6 +149,65 @@ def test_refused_input_fails_with_one_alert_naming_the_problem(sync, make_input,
     assert alert["attributes"]["error"] == error and words in alert["message"]
     assert keys(sync.cloud, source) == ["a"] and keys(sync.cloud, destination) == []
     assert not {"CopyObject", "PutObject", "DeleteObjects"} & set(sync.s3_calls())
+
+
+@pytest.fixture
+def outside(sync):
+    if OUTSIDE not in {b["Name"] for b in sync.s3.list_buckets()["Buckets"]}:
+        make_bucket(sync.cloud, OUTSIDE)
+        seed(OUTSIDE, {"private": b"not for this workflow"})
+    return OUTSIDE
+
+
+@pytest.mark.parametrize("role", ["source", "sourceInventory"])
+def test_a_bucket_outside_the_allowlist_is_refused_as_source_or_inventory_and_nothing_moves(sync, outside, role):
+    source, destination = sync.bucket(), sync.bucket()
+    seed(source, {"a": b"a"})
+    seed(destination, {"orphan": b"o"})
+    if role == "source":
+        execution_input = {"source": outside, "destination": destination}
+    else:       # a valid report of the source, but kept in a bucket the workflow may not read
+        execution_input = {"source": source, "destination": destination,
+                           "sourceInventory": put_inventory(sync.cloud, outside, source)}
+    run = sync.run(**execution_input)
+    assert run["status"] == "FAILED" and run["error"] == "BucketNotAllowed"
+    (alert,) = sync.alerts(run)
+    assert f"{role} bucket {outside!r} is not in" in alert["message"]
+    assert keys(sync.cloud, destination) == ["orphan"] and keys(sync.cloud, source) == ["a"]
+    assert not {"GetObject", "CopyObject", "PutObject", "DeleteObjects"} & set(sync.s3_calls())
+
+
+def test_delete_orphans_false_copies_and_keeps_every_orphan(sync):
+    source, destination = sync.bucket(), sync.bucket()
+    seed(source, {"new": b"n", "same": b"s"})
+    seed(destination, {"same": b"s", "orphan/a": b"1", "zz-orphan": b"2"})
+    run = sync.run(source=source, destination=destination, deleteOrphans=False)
+    assert run["status"] == "SUCCEEDED", run["cause"]
+    assert keys(sync.cloud, destination) == ["new", "orphan/a", "same", "zz-orphan"]
+    out = run["output"]
+    assert (out["copied"], out["orphans"], out["deleted"]) == (1, 2, 0)
+    assert "DeleteObjects" not in sync.s3_calls() and sync.alerts(run) == []
+
+
+def test_a_failure_in_the_continuation_ends_the_run_failed_with_exactly_one_alert(sync):
+    """sourceInventory reaches scansPerExecution (2) in one small run: Scan (index) -> Scan (copy) -> continue as
+    new; the continuation's first Scan counts the denied copies and fails. It alerted: the parent must not."""
+    source, destination, reports = sync.bucket(), sync.bucket(), sync.bucket()
+    seed(source, {"a": b"a", "b": b"b"})
+    seed(destination, {"orphan": b"o"})
+    manifest = put_inventory(sync.cloud, reports, source)
+    sync.cloud.inject_error("s3", "CopyObject", "AccessDenied", when=lambda p: p.get("Bucket") == destination)
+    alerts_before = len(sync.cloud.alerts())
+
+    run = sync.run(source=source, destination=destination, sourceInventory=manifest)
+
+    (continuation,) = [e for e in sync.cloud.executions(sync.machine) if isinstance(e["input"], dict)
+                       and e["input"].get("continuation", {}).get("input", {}).get("source") == source]
+    (alert,) = sync.cloud.alerts()[alerts_before:]
+    assert continuation["arn"] in alert["message"] and "nothing was deleted" in alert["message"]
+    assert (run["status"], run["error"]) == ("FAILED", "AccessDenied")
+    assert (continuation["status"], continuation["error"]) == ("FAILED", "AccessDenied")
+    assert keys(sync.cloud, destination) == ["orphan"] and keys(sync.cloud, source) == ["a", "b"]
 
 
 def test_access_denied_on_the_destination_fails_and_deletes_nothing(sync):

@@ -6,12 +6,14 @@ tests/unit/test_bucket_sync_logic.py (ranges cut at random points, keys at the c
 parallelism 1, 32 and 256 is bench/bucket_listing.py (a local-cloud LIST of 1,000 keys takes ~0.3 s here)."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from localcloud import LocalCloud
 from localcloud.scenarios.bucket_sync import keys, make_bucket, put_inventory, seed
 
-POOL = [f"opsflows-scale-{i}" for i in range(12)]
+POOL = [f"opsflows-scale-{i}" for i in range(24)]
 CONFIG = {"opsflows:bucketSync": {"allowedBuckets": POOL, "listingParallelism": 256}}
 
 
@@ -103,3 +105,54 @@ def test_a_source_read_from_an_inventory_report(scale, fmt):
     assert keys(scale.cloud, destination) == sorted([*names, "newer"])         # the newer one is kept
     assert source not in listed and listed.count(destination) == 1       # the source is never listed
     assert scale.calls("HeadObject") == 2                    # each orphan candidate is looked up at the source once
+
+
+def test_an_orphan_candidate_the_source_cannot_be_asked_about_is_kept(scale):
+    """A destination object the inventory does not list is deleted only when the source answers 404: a HEAD the
+    source refuses says nothing about the object, so the run fails (one alert) and deletes nothing."""
+    source, destination, reports = scale.bucket(), scale.bucket(), scale.bucket()
+    seed(source, {"a": b"a", "newer": b"written after the report"})
+    seed(destination, {"a": b"a", "newer": b"old copy", "orphan": b"o"})
+    manifest = put_inventory(scale.cloud, reports, source, leave_out=["newer"])
+    scale.cloud.inject_error("s3", "HeadObject", "AccessDenied", when=lambda p: p.get("Bucket") == source)
+
+    run = scale.run(source=source, destination=destination, sourceInventory=manifest)
+    scale.cloud.clear_errors()
+
+    assert keys(scale.cloud, destination) == ["a", "newer", "orphan"]
+    assert run["status"] == "FAILED" and scale.calls("DeleteObjects") == 0
+    assert len([a for a in scale.cloud.alerts() if run["arn"] in a["message"]]) == 1
+    assert keys(scale.cloud, source) == ["a", "newer"]
+
+
+def test_an_inventory_of_another_bucket_is_refused_and_nothing_moves(scale):
+    source, destination, other, reports = scale.bucket(), scale.bucket(), scale.bucket(), scale.bucket()
+    seed(source, {"a": b"a"})
+    seed(other, {"x": b"x"})
+    seed(destination, {"orphan": b"o"})
+    manifest = put_inventory(scale.cloud, reports, other)                   # a report, but not of the source
+
+    run = scale.run(source=source, destination=destination, sourceInventory=manifest)
+
+    assert run["status"] == "FAILED" and run["error"] == "InvalidInventory"
+    (alert,) = [a for a in scale.cloud.alerts() if run["arn"] in a["message"]]
+    assert f"lists bucket {other!r}, not the source {source!r}" in alert["message"]
+    assert keys(scale.cloud, destination) == ["orphan"] and keys(scale.cloud, source) == ["a"]
+
+
+def test_a_key_in_a_report_written_twice_is_merged_once(scale):
+    source, destination, reports = scale.bucket(), scale.bucket(), scale.bucket()
+    names = [f"k{i:02d}" for i in range(20)]
+    seed(source, ((k, b"v2" if k == "k00" else b"v1") for k in names))
+    seed(destination, ((k, b"v1") for k in names))                         # k00 changed, the rest unchanged
+    uri = put_inventory(scale.cloud, reports, source)
+    key = uri.removeprefix(f"s3://{reports}/")
+    manifest = json.loads(scale.cloud.client("s3").get_object(Bucket=reports, Key=key)["Body"].read())
+    manifest["files"] += manifest["files"]                                  # every data file listed twice
+    scale.cloud.client("s3").put_object(Bucket=reports, Key=key, Body=json.dumps(manifest).encode())
+
+    run = scale.run(source=source, destination=destination, sourceInventory=uri)
+
+    assert run["status"] == "SUCCEEDED", run["cause"]
+    assert (run["output"]["copied"], run["output"]["skippedUnchanged"]) == (1, 19)
+    assert scale.calls("CopyObject") == 1 and keys(scale.cloud, destination) == names
