@@ -260,3 +260,145 @@ def test_a_snapshot_claimed_by_one_dispatch_is_not_started_by_another(ec2, monke
     ledger = Ledger(TABLE, DR)
     (marker,) = list(ledger.waiting())
     assert ledger.claim(marker) is True and ledger.claim(dict(marker)) is False
+
+
+def test_a_snapshot_tagged_copied_is_not_copied_again_once_its_entry_expired(ec2):
+    """The createSnapshot event delivered again (or the execution rerun) after the ledger kept the entry its
+    KEEP_DAYS: the Tag step reads opsflows:dr=copied, and CopyToDR makes no second copy."""
+    source = managed(ec2)
+    snapshot_id = source["snapshot"]["id"]
+    ec2.create_tags(Resources=[snapshot_id], Tags=[{"Key": "opsflows:dr", "Value": "copied"}])   # its copy completed
+    again = tag.tag_snapshot(sample_event("ebs-createSnapshot-succeeded",
+                                          snapshot_id=f"arn:aws:ec2::{REGION}:snapshot/{snapshot_id}",
+                                          source=f"arn:aws:ec2::{REGION}:volume/{source['volumeId']}"), "createSnapshot")
+    assert again["dr"] == "copied"
+    result = queue(again, "arn:aws:states:us-west-2:123456789012:execution:flow:redelivered")
+    assert dr_snapshots() == [] and entry(snapshot_id) == {} and queued() == 0
+    assert result == {"copy": None, "reused": True, "reason": f"{snapshot_id} is tagged opsflows:dr=copied"}
+
+
+def test_a_duplicate_event_while_the_copy_is_being_started_makes_no_second_copy(ec2, monkeypatch):
+    """Another execution's dispatch has claimed the snapshot (starting) and not yet recorded its copy: a duplicate
+    event's CopyToDR does not queue it again, so the one started copy stays the only one."""
+    monkeypatch.setenv("MAX_COPIES", "1")
+    queue(managed(ec2))                                                   # takes the one slot
+    source = managed(ec2)
+    snapshot_id = source["snapshot"]["id"]
+    queue(source, "arn:aws:states:us-west-2:123456789012:execution:flow:first")
+    from snapshots.ledger import Ledger
+    ledger = Ledger(TABLE, DR)
+    (marker,) = list(ledger.waiting())
+    assert ledger.claim(marker)                                          # the first's dispatch, mid-start
+    for pending in dr_snapshots():                                       # the slot frees meanwhile
+        boto3.client("ec2", region_name=DR).delete_snapshot(SnapshotId=pending["SnapshotId"])
+    duplicate = queue(source, "arn:aws:states:us-west-2:123456789012:execution:flow:duplicate")
+    assert dr_snapshots() == [] and queued() == 0
+    assert duplicate.get("duplicate") is True and duplicate["state"] == "starting"
+    settings = dispatch.CopySettings.from_env()
+    dispatch._start(ledger, settings, marker, dispatch.Dispatched(), own=None)   # the first's dispatch goes on
+    assert [tags_of(s)["opsflows:source-snapshot"] for s in dr_snapshots()] == [snapshot_id]
+    assert entry(snapshot_id)["state"] == "copying" and queued() == 0
+
+
+def test_a_waiting_snapshot_stays_with_the_running_execution_that_queued_it(ec2, monkeypatch):
+    """A duplicate event while the snapshot waits for a slot for a running execution: the duplicate is answered at
+    once and the queue keeps the first execution's task token (else the copy answers the duplicate, and the first
+    is never answered: it waits out its whole copy deadline)."""
+    monkeypatch.setenv("MAX_COPIES", "1")
+    monkeypatch.setattr(copy, "running", lambda execution: True)
+    queue(managed(ec2))                                                   # takes the one slot
+    source = managed(ec2)
+    first = "arn:aws:states:us-west-2:123456789012:execution:flow:first"
+    queue(source, first)
+    duplicate = queue(source, "arn:aws:states:us-west-2:123456789012:execution:flow:duplicate")
+    from snapshots.ledger import Ledger
+    (marker,) = list(Ledger(TABLE, DR).waiting())
+    assert marker["owner"] == first and marker["token"] == f"token-{first}"
+    assert entry(source["snapshot"]["id"])["owner"] == first and len(dr_snapshots()) == 1
+    assert duplicate.get("duplicate") is True and duplicate["owner"] == first
+
+
+def test_copy_refuses_more_copies_in_flight_than_the_dr_region_admits(ec2, monkeypatch):
+    """MAX_COPIES above EBS's 20 (not adjustable) is refused before anything is queued or copied."""
+    monkeypatch.setenv("MAX_COPIES", "21")
+    source = managed(ec2)
+    with pytest.raises(ValueError, match="MAX_COPIES must be between 1 and 20"):
+        queue(source)
+    assert dr_snapshots() == [] and entry(source["snapshot"]["id"]) == {} and queued() == 0
+
+
+def test_settle_ignores_an_event_of_our_copy_id_outside_the_dr_region(ec2):
+    """A copySnapshot event naming the copy opsflows waits for, but in another region than the DR region (a
+    misrouted or forged event): it settles nothing; were it a failure, the copy would be made a second time."""
+    source = managed(ec2)
+    queue(source)
+    (made,) = dr_snapshots()
+    elsewhere = completed(made["SnapshotId"], source["snapshot"]["id"], "failed", "internal error")
+    elsewhere["event"]["detail"]["snapshot_id"] = f"arn:aws:ec2::eu-west-1:snapshot/{made['SnapshotId']}"
+    result = settle.handler(elsewhere, None)
+    assert entry(source["snapshot"]["id"])["state"] == "copying" and entry(source["snapshot"]["id"])["attempts"] == 0
+    assert [s["SnapshotId"] for s in dr_snapshots()] == [made["SnapshotId"]]
+    assert result["outcome"] == "ignored"
+
+
+def test_retention_in_dry_run_writes_nothing_to_the_copy_ledger(ec2, monkeypatch):
+    """Dry run changes nothing: a snapshot held for its DR copy gets no retainAfterCopy mark either."""
+    from snapshots import retain
+    for key, value in {"LEDGER_TABLE": TABLE, "RETAIN": "1", "DRY_RUN": "true"}.items():
+        monkeypatch.setenv(key, value)
+    vol = ec2.create_volume(Size=8, AvailabilityZone=f"{REGION}a")["VolumeId"]
+    made = []
+    for _ in range(2):
+        snap = ec2.create_snapshot(VolumeId=vol)["SnapshotId"]
+        tag.tag_snapshot(sample_event("ebs-createSnapshot-succeeded", snapshot_id=f"arn:aws:ec2::{REGION}:snapshot/{snap}",
+                                      source=f"arn:aws:ec2::{REGION}:volume/{vol}"), "createSnapshot")
+        made.append(snap)
+    result = retain.handler({"snapshot": {"id": made[-1], "region": REGION}, "volumeId": vol}, None)
+    assert result["heldForDR"] == [made[0]] and result["deleted"] == []
+    assert entry(made[0]) == {}
+    assert len(ec2.describe_snapshots(SnapshotIds=made)["Snapshots"]) == 2
+
+
+def stale_first_read(monkeypatch, stale: dict | None) -> None:
+    """CopyToDR's first read of the ledger entry returns `stale`, as it would for an execution that read it just
+    before another changed it (the local cloud runs one Lambda at a time: the race is set up by hand)."""
+    from snapshots.ledger import Ledger
+    real, reads = Ledger.entry, []
+
+    def entry_once_stale(self, snapshot_id):
+        reads.append(snapshot_id)
+        return stale if len(reads) == 1 else real(self, snapshot_id)
+    monkeypatch.setattr(Ledger, "entry", entry_once_stale)
+
+
+def test_an_execution_that_read_no_entry_before_another_queued_the_snapshot_makes_no_second_copy(ec2, monkeypatch):
+    """Two executions of one snapshot (a duplicate event) both read no ledger entry: the second's queueing is refused
+    by its condition, it reads again and finds the copy started."""
+    source = managed(ec2)
+    snapshot_id = source["snapshot"]["id"]
+    queue(source)                                                         # the first execution: its copy started
+    stale_first_read(monkeypatch, None)                                  # the duplicate read before it wrote
+    queue(source, "arn:aws:states:us-west-2:123456789012:execution:flow:duplicate")
+    assert [tags_of(s)["opsflows:source-snapshot"] for s in dr_snapshots()] == [snapshot_id]
+    assert entry(snapshot_id)["state"] == "copying" and queued() == 0
+
+
+def test_taking_over_a_waiting_snapshot_whose_copy_started_meanwhile_makes_no_second_copy(ec2, monkeypatch):
+    """A rerun read the snapshot waiting for an execution that no longer runs, and a dispatch started its copy before
+    the rerun queued it again: the rerun's queueing is refused (the entry changed since it read it)."""
+    monkeypatch.setenv("MAX_COPIES", "1")
+    queue(managed(ec2))                                                   # takes the one slot
+    source = managed(ec2)
+    snapshot_id = source["snapshot"]["id"]
+    queue(source, "arn:aws:states:us-west-2:123456789012:execution:flow:gone")       # no such execution runs
+    from snapshots.ledger import Ledger
+    ledger = Ledger(TABLE, DR)
+    stale = ledger.entry(snapshot_id)                                     # waiting, for the execution gone
+    for pending in dr_snapshots():                                       # the slot frees: its copy starts
+        boto3.client("ec2", region_name=DR).delete_snapshot(SnapshotId=pending["SnapshotId"])
+    assert dispatch.dispatch(ledger, dispatch.CopySettings.from_env()).started == [snapshot_id]
+    monkeypatch.setenv("MAX_COPIES", "20")
+    stale_first_read(monkeypatch, stale)                                 # a rerun read it just before
+    queue(source, "arn:aws:states:us-west-2:123456789012:execution:flow:rerun")
+    assert [tags_of(s)["opsflows:source-snapshot"] for s in dr_snapshots()] == [snapshot_id]
+    assert entry(snapshot_id)["state"] == "copying" and queued() == 0

@@ -97,6 +97,19 @@ def test_tag_refuses_malformed_events(ec2, event, error):
         tag.handler(event, None)
 
 
+def test_tag_in_dr_adopts_only_copies_opsflows_made(ec2, monkeypatch):
+    """A copy carrying the volume's tag but not opsflows:source-snapshot (someone copied a DR copy with its tags)
+    is not adopted: DR retention must never count or delete it."""
+    monkeypatch.setenv("SNAPSHOT_EVENT", "copySnapshot")
+    vol = volume(ec2)
+    snap = ec2.create_snapshot(VolumeId=vol, TagSpecifications=[{"ResourceType": "snapshot", "Tags": [
+        {"Key": "opsflows:volume", "Value": vol}]}])["SnapshotId"]
+    result = tag.handler(sample_event("ebs-copySnapshot-succeeded", snapshot_id=f"arn:aws:ec2::{REGION}:snapshot/{snap}",
+                                      source=f"arn:aws:ec2::{DR}:snapshot/snap-0123456789abcdef0"), None)
+    assert result["managed"] is False and result["reason"] == "not a copy made by opsflows"
+    assert tags(ec2, snap) == {"opsflows:volume": vol}
+
+
 def test_tag_of_an_unknown_snapshot_fails_by_name(ec2):
     with pytest.raises(SnapshotNotFound):
         tag.handler(created("snap-0123456789abcdef0", "vol-0123456789abcdef0"), None)
@@ -191,6 +204,16 @@ def test_retain_after_a_copy_protects_no_snapshot_and_orders_copies_by_their_sou
     result = retain.handler({"region": REGION, "volumeId": vol}, None)
     assert result["deleted"] == [copies[sources[0]]]            # although its own StartTime is the newest
     assert result["kept"] == [copies[sources[1]], copies[sources[2]]]
+
+
+def test_retention_asked_to_keep_none_deletes_nothing(ec2):
+    """keep=0 past the handler's RETAIN check (a direct call): refused before any snapshot is deleted."""
+    vol = volume(ec2)
+    made = [managed_snapshot(ec2, vol) for _ in range(3)]
+    with pytest.raises(ValueError, match="keep must be >= 1"):
+        retain.enforce_retention(snapshot_id=None, region=REGION, volume_id=vol, keep=0, max_age_days=None,
+                                 dry_run=False)
+    assert sorted(s["SnapshotId"] for s in ec2.describe_snapshots(OwnerIds=["self"])["Snapshots"]) == sorted(made)
 
 
 def test_max_age_expires_old_snapshots_but_keeps_the_newest():

@@ -98,6 +98,24 @@ def test_settle_deletes_only_failed_copies_opsflows_made_and_tags_only_the_dr_st
     assert mark["Condition"]["ForAllValues:StringEquals"] == {"aws:TagKeys": ["opsflows:dr"]}
 
 
+def test_tagging_is_limited_to_opsflows_keys_managed_snapshots_and_new_copies(stacks):
+    """The Tag step writes only opsflows' keys; Settle only opsflows:dr, on a snapshot already managed; in the DR
+    region the queue tags only the copies it creates (else it could mark any DR snapshot opsflows:managed=true,
+    which DR retention deletes)."""
+    for name, keys in (("primary", ["opsflows:managed", "opsflows:volume", "opsflows:dr"]),
+                       ("dr", ["opsflows:managed", "opsflows:volume"])):
+        tag = statement(stacks[name], "snapshots-tag", "ec2:CreateTags")
+        assert tag["Condition"] == {"ForAllValues:StringEquals": {"aws:TagKeys": keys}}
+    (mark,) = [s for s in policy_statements(stacks["primary"], "snapshots-settle") if s.get("Sid") == "MarkCopied"]
+    assert mark["Resource"] == ["arn:aws:ec2:us-west-2::snapshot/*"]
+    assert mark["Condition"] == {"ForAllValues:StringEquals": {"aws:TagKeys": ["opsflows:dr"]},
+                                 "StringEquals": {"aws:ResourceTag/opsflows:managed": "true"}}
+    for fn in ("snapshots-copy", "snapshots-settle"):
+        (copies,) = [s for s in policy_statements(stacks["primary"], fn) if s.get("Sid") == "TagCopies"]
+        assert copies["Resource"] == ["arn:aws:ec2:us-east-2::snapshot/*"]
+        assert copies["Condition"] == {"StringEquals": {"ec2:CreateAction": "CopySnapshot"}}
+
+
 def test_the_ledger_is_reached_only_by_the_queue_functions_on_its_own_arn(stacks):
     (table,) = ours(stacks["primary"], "aws:dynamodb/table:Table")
     assert table.inputs["billingMode"] == "PAY_PER_REQUEST" and table.inputs["pointInTimeRecovery"] == {"enabled": True}
