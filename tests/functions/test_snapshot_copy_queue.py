@@ -11,6 +11,7 @@ from moto import mock_aws
 from localcloud import patches
 from localcloud.patches import ebs_snapshot_copies as copies
 from snapshots import copy, dispatch, expire, settle, tag
+from snapshots.ledger import Ledger
 from snapshots.model import NotASnapshotEvent
 from tests.functions.conftest import sample_event
 
@@ -196,7 +197,6 @@ def test_a_second_reporter_waits_for_the_first(ec2, monkeypatch):
     queue(managed(ec2))
     queue(source, run)
     settings = dispatch.CopySettings.from_env()
-    from snapshots.ledger import Ledger
     Ledger(TABLE, DR).lock("arn:aws:states:us-west-2:123456789012:execution:flow:other")
     with pytest.raises(expire.DeadlineReportBusy):
         expire.expire(source["snapshot"]["id"], run, settings)
@@ -256,7 +256,6 @@ def test_a_snapshot_claimed_by_one_dispatch_is_not_started_by_another(ec2, monke
     queue(managed(ec2))                                                   # takes the one slot
     source = managed(ec2)
     queue(source, "arn:aws:states:us-west-2:123456789012:execution:flow:two")
-    from snapshots.ledger import Ledger
     ledger = Ledger(TABLE, DR)
     (marker,) = list(ledger.waiting())
     assert ledger.claim(marker) is True and ledger.claim(dict(marker)) is False
@@ -285,12 +284,10 @@ def test_a_duplicate_event_while_the_copy_is_being_started_makes_no_second_copy(
     source = managed(ec2)
     snapshot_id = source["snapshot"]["id"]
     queue(source, "arn:aws:states:us-west-2:123456789012:execution:flow:first")
-    from snapshots.ledger import Ledger
     ledger = Ledger(TABLE, DR)
     (marker,) = list(ledger.waiting())
     assert ledger.claim(marker)                                          # the first's dispatch, mid-start
-    for pending in dr_snapshots():                                       # the slot frees meanwhile
-        boto3.client("ec2", region_name=DR).delete_snapshot(SnapshotId=pending["SnapshotId"])
+    free_dr_slots()                                                      # the slot frees meanwhile
     duplicate = queue(source, "arn:aws:states:us-west-2:123456789012:execution:flow:duplicate")
     assert dr_snapshots() == [] and queued() == 0
     assert duplicate.get("duplicate") is True and duplicate["state"] == "starting"
@@ -311,7 +308,6 @@ def test_a_waiting_snapshot_stays_with_the_running_execution_that_queued_it(ec2,
     first = "arn:aws:states:us-west-2:123456789012:execution:flow:first"
     queue(source, first)
     duplicate = queue(source, "arn:aws:states:us-west-2:123456789012:execution:flow:duplicate")
-    from snapshots.ledger import Ledger
     (marker,) = list(Ledger(TABLE, DR).waiting())
     assert marker["owner"] == first and marker["token"] == f"token-{first}"
     assert entry(source["snapshot"]["id"])["owner"] == first and len(dr_snapshots()) == 1
@@ -359,10 +355,15 @@ def test_retention_in_dry_run_writes_nothing_to_the_copy_ledger(ec2, monkeypatch
     assert len(ec2.describe_snapshots(SnapshotIds=made)["Snapshots"]) == 2
 
 
+def free_dr_slots() -> None:
+    """The copies in flight into DR end (deleted): their slots are free for the next dispatch."""
+    for pending in dr_snapshots():
+        boto3.client("ec2", region_name=DR).delete_snapshot(SnapshotId=pending["SnapshotId"])
+
+
 def stale_first_read(monkeypatch, stale: dict | None) -> None:
     """CopyToDR's first read of the ledger entry returns `stale`, as it would for an execution that read it just
     before another changed it (the local cloud runs one Lambda at a time: the race is set up by hand)."""
-    from snapshots.ledger import Ledger
     real, reads = Ledger.entry, []
 
     def entry_once_stale(self, snapshot_id):
@@ -391,11 +392,9 @@ def test_taking_over_a_waiting_snapshot_whose_copy_started_meanwhile_makes_no_se
     source = managed(ec2)
     snapshot_id = source["snapshot"]["id"]
     queue(source, "arn:aws:states:us-west-2:123456789012:execution:flow:gone")       # no such execution runs
-    from snapshots.ledger import Ledger
     ledger = Ledger(TABLE, DR)
     stale = ledger.entry(snapshot_id)                                     # waiting, for the execution gone
-    for pending in dr_snapshots():                                       # the slot frees: its copy starts
-        boto3.client("ec2", region_name=DR).delete_snapshot(SnapshotId=pending["SnapshotId"])
+    free_dr_slots()                                                      # the slot frees: its copy starts
     assert dispatch.dispatch(ledger, dispatch.CopySettings.from_env()).started == [snapshot_id]
     monkeypatch.setenv("MAX_COPIES", "20")
     stale_first_read(monkeypatch, stale)                                 # a rerun read it just before
